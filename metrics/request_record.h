@@ -1,0 +1,17 @@
+// What one finished request leaves behind (DESIGN §2 step 7): a plain value the worker
+// hands to its own counters shard.
+#pragma once
+
+#include <cstdint>
+
+namespace cutover::metrics {
+
+struct RequestRecord {
+  uint32_t pool = 0;      // index into the routing table's pools
+  uint16_t status = 0;    // final status sent to the client (0: none was sent)
+  uint64_t bytes_in = 0;  // request body bytes forwarded
+  uint64_t bytes_out = 0; // response body bytes forwarded
+  bool upstream_error = false;
+};
+
+}  // namespace cutover::metrics

@@ -1,0 +1,37 @@
+#include "metrics/worker_counters.h"
+
+namespace cutover::metrics {
+namespace {
+
+// Single writer: a relaxed load + store is a plain add on x86 with no lock prefix.
+void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void WorkerCounters::Record(const RequestRecord& record) {
+#if CUTOVER_METRICS
+  if (record.pool >= pools_.size()) return;
+  PoolCounters& pool = pools_[record.pool];
+  Bump(pool.requests_by_class[StatusClass(record.status)], 1);
+  if (record.upstream_error) Bump(pool.upstream_errors, 1);
+  Bump(pool.bytes_in, record.bytes_in);
+  Bump(pool.bytes_out, record.bytes_out);
+#else
+  (void)record;
+#endif
+}
+
+uint64_t WorkerCounters::Requests(std::size_t pool) const {
+  uint64_t sum = 0;
+  for (std::size_t c = 0; c < 6; ++c) sum += RequestsInClass(pool, c);
+  return sum;
+}
+
+uint64_t WorkerCounters::RequestsInClass(std::size_t pool, std::size_t status_class) const {
+  if (pool >= pools_.size() || status_class >= 6) return 0;
+  return pools_[pool].requests_by_class[status_class].load(std::memory_order_relaxed);
+}
+
+}  // namespace cutover::metrics

@@ -1,0 +1,63 @@
+// The proxy's configuration as loaded from TOML (DESIGN §10). A plain value: the loader
+// (config_loader.h) builds and validates it; nothing else parses TOML.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "routing/routing_table.h"
+
+namespace cutover::proxy {
+
+using Millis = std::chrono::milliseconds;
+
+struct ListenerConfig {
+  std::string host = "0.0.0.0";  // numeric address; "[::]" style brackets removed
+  uint16_t port = 8080;
+  unsigned workers = 0;  // 0 = one per core (resolved by the loader)
+};
+
+struct TimeoutConfig {
+  Millis header_read{10'000};        // first byte of a request head to its end
+  Millis idle{60'000};               // between requests on a keep-alive client connection
+  Millis upstream_connect{2'000};    // TCP connect to an endpoint
+  Millis upstream_response{30'000};  // request sent to response head complete; also between
+                                     // reads of an upstream response body
+  Millis upstream_idle{30'000};      // a pooled idle upstream connection lives this long
+  Millis tunnel_idle{300'000};       // an upgraded (WebSocket) tunnel with no traffic
+  Millis drain{30'000};              // SIGTERM: how long in-flight requests may finish
+};
+
+struct LimitConfig {
+  uint32_t header_bytes = 16384;  // request line + headers
+  uint32_t header_count = 100;
+  uint32_t uri_bytes = 8192;
+  uint64_t body_bytes = 0;        // 0 = unlimited
+  uint32_t connections = 0;       // per worker; 0 = unlimited
+  uint32_t upstream_idle_per_endpoint = 64;  // pooled idle connections per endpoint per worker
+};
+
+struct LogConfig {
+  bool access = false;             // one JSON line per request
+  std::string access_path = "-";   // "-" = stdout
+  std::string level = "info";      // error | warn | info | debug
+};
+
+struct HeaderConfig {
+  bool x_forwarded_for = true;     // append the client address
+  bool x_forwarded_proto = true;   // set to the listener's scheme
+};
+
+struct Config {
+  ListenerConfig listener;
+  // Pools in configuration order, with weights; baseline/candidate names.
+  routing::RoutingSpec routing;
+  TimeoutConfig timeouts;
+  LimitConfig limits;
+  LogConfig log;
+  HeaderConfig headers;
+};
+
+}  // namespace cutover::proxy

@@ -1,0 +1,30 @@
+#include "metrics/worker_counters.h"
+
+#include <gtest/gtest.h>
+
+namespace cutover::metrics {
+namespace {
+
+TEST(WorkerCounters, CountsByPoolAndStatusClass) {
+  WorkerCounters counters(2);
+  counters.Record({.pool = 0, .status = 200});
+  counters.Record({.pool = 0, .status = 503, .upstream_error = true});
+  counters.Record({.pool = 1, .status = 204});
+  EXPECT_EQ(counters.Requests(0), 2u);
+  EXPECT_EQ(counters.RequestsInClass(0, 2), 1u);
+  EXPECT_EQ(counters.RequestsInClass(0, 5), 1u);
+  EXPECT_EQ(counters.Requests(1), 1u);
+}
+
+TEST(WorkerCounters, IgnoresUnknownPoolAndOddStatus) {
+  WorkerCounters counters(1);
+  counters.Record({.pool = 3, .status = 200});
+  counters.Record({.pool = 0, .status = 42});
+  EXPECT_EQ(counters.Requests(0), 1u);
+  EXPECT_EQ(counters.RequestsInClass(0, 0), 1u);
+  EXPECT_EQ(StatusClass(599), 5u);
+  EXPECT_EQ(StatusClass(600), 0u);
+}
+
+}  // namespace
+}  // namespace cutover::metrics
