@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# cutover set-up: installs the Debian packages that are missing (and only those), builds,
+# then runs what the subcommand asks for. Idempotent: a second run installs nothing and
+# rebuilds only what changed. Works from any directory.
+#
+#   deploy/setup.sh build        build deps + release build in build/
+#   deploy/setup.sh demo [ARGS]  build, then exec build/cutover demo [ARGS]
+#   deploy/setup.sh test         build+test deps; release (build/) and ASan+UBSan
+#                                (build-asan/) builds; unit + integration tests in each;
+#                                last line: "N passed, N failed[, N skipped]"
+#   deploy/setup.sh bench-deps   build deps + wrk, haproxy, nginx-light; release build
+#
+# Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan),
+# JOBS (default: nproc).
+set -euo pipefail
+
+readonly BUILD_DEPS=(build-essential g++ meson ninja-build pkg-config libuv1-dev node-llhttp
+  libssl-dev prometheus-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev clang-format)
+readonly TEST_DEPS=(python3 python3-pytest curl openssl)
+readonly BENCH_DEPS=(wrk haproxy nginx-light)
+
+# A pyenv or venv python may shadow PATH; the tests use Debian's python3-pytest.
+readonly PYTHON=/usr/bin/python3
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO_ROOT
+cd "$REPO_ROOT"
+
+BUILD_DIR="${BUILD_DIR:-build}"
+ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
+JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+# --- packages ---------------------------------------------------------------------------
+
+is_installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+# Installs the given packages that are not installed yet; runs apt-get update only then.
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    is_installed "$pkg" || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "packages: all ${#} present"
+    return 0
+  fi
+  log "packages: installing ${missing[*]}"
+  local sudo=()
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || die "not root and no sudo; install as root: apt-get install ${missing[*]}"
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q || die "apt-get update failed"
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" \
+    || die "apt-get install failed for: ${missing[*]}"
+  for pkg in "${missing[@]}"; do
+    is_installed "$pkg" || die "package $pkg still not installed after apt-get install"
+  done
+}
+
+# --- build ------------------------------------------------------------------------------
+
+# Prints "name=value" for each of the given build options whose current value in DIR
+# differs from the wanted one (arguments are name=value pairs).
+differing_options() {
+  local dir="$1"; shift
+  meson introspect --buildoptions "$dir" | "$PYTHON" -c '
+import json, sys
+current = {o["name"]: o["value"] for o in json.load(sys.stdin)}
+for arg in sys.argv[1:]:
+    name, want = arg.split("=", 1)
+    have = current.get(name)
+    if isinstance(have, list):
+        have = ",".join(have)
+    elif isinstance(have, bool):
+        have = "true" if have else "false"
+    if str(have) != want:
+        print(arg)
+' "$@"
+}
+
+# configure_and_build DIR name=value...: sets the build directory up with these options
+# (or changes only the options that differ, so a configured tree is not disturbed), then
+# compiles it.
+configure_and_build() {
+  local dir="$1"; shift
+  local opt args=()
+  if [[ -f "$dir/build.ninja" && -f "$dir/meson-private/coredata.dat" ]]; then
+    local diff
+    diff="$(differing_options "$dir" "$@")" || die "cannot read the build options of $dir"
+    if [[ -n "$diff" ]]; then
+      while IFS= read -r opt; do args+=("-D$opt"); done <<<"$diff"
+      log "meson: reconfiguring $dir (${args[*]})"
+      meson configure "$dir" "${args[@]}" >/dev/null
+    fi
+  else
+    for opt in "$@"; do args+=("-D$opt"); done
+    log "meson: setting up $dir (${args[*]})"
+    # --wipe only when a half-made directory is in the way.
+    if [[ -d "$dir" && -n "$(ls -A "$dir" 2>/dev/null)" ]]; then
+      meson setup --wipe "$dir" "${args[@]}" >/dev/null
+    else
+      meson setup "$dir" "${args[@]}" >/dev/null
+    fi
+  fi
+  log "ninja: building $dir with $JOBS jobs"
+  ninja -C "$dir" -j "$JOBS" || die "build failed in $dir"
+}
+
+build_release() {
+  configure_and_build "$BUILD_DIR" buildtype=release b_sanitize=none
+  [[ -x "$BUILD_DIR/cutover" ]] || die "$BUILD_DIR/cutover was not built"
+}
+
+build_asan() {
+  configure_and_build "$ASAN_BUILD_DIR" buildtype=debugoptimized \
+    b_sanitize=address,undefined b_lundef=false
+  [[ -x "$ASAN_BUILD_DIR/cutover" ]] || die "$ASAN_BUILD_DIR/cutover was not built"
+}
+
+# --- tests ------------------------------------------------------------------------------
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+TOTAL_SKIPPED=0
+
+# add_counts LABEL PASSED FAILED SKIPPED
+add_counts() {
+  log "$1: $2 passed, $3 failed, $4 skipped"
+  TOTAL_PASSED=$((TOTAL_PASSED + $2))
+  TOTAL_FAILED=$((TOTAL_FAILED + $3))
+  TOTAL_SKIPPED=$((TOTAL_SKIPPED + $4))
+}
+
+# Unit tests through meson; counts come from meson's own test log (one JSON line per test).
+# run_unit_tests DIR LABEL [NAME=VALUE...]: the extra arguments go into the environment.
+run_unit_tests() {
+  local dir="$1" label="$2" rc=0; shift 2
+  rm -f "$dir/meson-logs/testlog.json"
+  log "$label: meson test --suite unit"
+  env "$@" meson test -C "$dir" --suite unit --print-errorlogs --num-processes "$JOBS" || rc=$?
+  local counts
+  counts="$("$PYTHON" - "$dir/meson-logs/testlog.json" <<'EOF'
+import json, os, sys
+passed = failed = skipped = 0
+path = sys.argv[1]
+if os.path.exists(path):
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if not line:
+            continue
+        result = json.loads(line).get("result", "")
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:  # FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS, ...
+            failed += 1
+print(passed, failed, skipped)
+EOF
+)"
+  local p f s
+  read -r p f s <<<"$counts"
+  # A non-zero exit with no failure in the log (e.g. a test that could not start) still fails.
+  if ((rc != 0 && f == 0)); then
+    log "$label: meson test exited $rc without a failed test in its log; counting 1 failure"
+    f=1
+  fi
+  add_counts "$label unit" "$p" "$f" "$s"
+}
+
+# Integration tests through pytest; counts come from its junit xml.
+# run_integration_tests DIR LABEL [NAME=VALUE...]
+run_integration_tests() {
+  local dir="$1" label="$2"; shift 2
+  if [[ ! -d tests/integration ]]; then
+    log "$label: no tests/integration directory yet"
+    add_counts "$label integration" 0 0 0
+    return 0
+  fi
+  local junit="$dir/meson-logs/pytest-junit.xml" rc=0
+  rm -f "$junit"
+  local bin
+  bin="$(cd "$dir" && pwd)/cutover"
+  log "$label: pytest tests/integration (CUTOVER_BIN=$bin)"
+  env "$@" CUTOVER_BIN="$bin" \
+    "$PYTHON" -m pytest -q tests/integration --junitxml="$junit" || rc=$?
+  local counts
+  counts="$("$PYTHON" - "$junit" <<'EOF'
+import os, sys
+import xml.etree.ElementTree as ET
+path = sys.argv[1]
+if not os.path.exists(path):
+    print("missing")
+    sys.exit(0)
+root = ET.parse(path).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests = failed = skipped = 0
+for s in suites:
+    tests += int(s.get("tests", 0))
+    failed += int(s.get("failures", 0)) + int(s.get("errors", 0))
+    skipped += int(s.get("skipped", 0))
+print(tests - failed - skipped, failed, skipped)
+EOF
+)"
+  local p f s
+  if [[ "$counts" == missing ]]; then
+    log "$label: pytest wrote no report (exit $rc); counting 1 failure"
+    p=0 f=1 s=0
+  else
+    read -r p f s <<<"$counts"
+  fi
+  case "$rc" in
+    0 | 1) ;;
+    5) log "$label: pytest collected no tests" ;;
+    *) if ((f == 0)); then
+         log "$label: pytest exited $rc (interrupted, usage or internal error); counting 1 failure"
+         f=1
+       fi ;;
+  esac
+  add_counts "$label integration" "$p" "$f" "$s"
+}
+
+cmd_test() {
+  ensure_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"
+  [[ -x "$PYTHON" ]] || die "$PYTHON not found"
+
+  build_release
+  run_unit_tests "$BUILD_DIR" release
+  run_integration_tests "$BUILD_DIR" release
+
+  build_asan
+  local san_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
+  run_unit_tests "$ASAN_BUILD_DIR" asan "${san_env[@]}"
+  run_integration_tests "$ASAN_BUILD_DIR" asan "${san_env[@]}"
+
+  local summary="$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+  ((TOTAL_SKIPPED > 0)) && summary+=", $TOTAL_SKIPPED skipped"
+  echo "$summary"
+  if ((TOTAL_PASSED + TOTAL_FAILED == 0)); then
+    log "no test ran"
+    exit 1
+  fi
+  ((TOTAL_FAILED == 0)) || exit 1
+}
+
+# --- main -------------------------------------------------------------------------------
+
+main() {
+  local cmd="${1:-}"
+  (($# > 0)) && shift
+  case "$cmd" in
+    build)
+      ensure_packages "${BUILD_DEPS[@]}"
+      build_release
+      log "built $BUILD_DIR/cutover"
+      ;;
+    demo)
+      ensure_packages "${BUILD_DEPS[@]}"
+      build_release
+      log "starting $BUILD_DIR/cutover demo $* (Ctrl-C stops)"
+      exec "$BUILD_DIR/cutover" demo "$@"
+      ;;
+    test)
+      cmd_test
+      ;;
+    bench-deps)
+      ensure_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}" "${BENCH_DEPS[@]}"
+      build_release
+      log "ready: bash tests/bench/run.sh"
+      ;;
+    -h | --help | help) usage ;;
+    *) printf 'setup.sh: unknown subcommand "%s"\n' "$cmd" >&2; usage ;;
+  esac
+}
+
+main "$@"
