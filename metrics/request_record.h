@@ -7,10 +7,10 @@
 namespace cutover::metrics {
 
 struct RequestRecord {
-  uint32_t pool = 0;      // index into the routing table's pools
-  uint16_t status = 0;    // final status sent to the client (0: none was sent)
-  uint64_t bytes_in = 0;  // request body bytes forwarded
-  uint64_t bytes_out = 0; // response body bytes forwarded
+  uint32_t pool = 0;       // index into the routing table's pools
+  uint16_t status = 0;     // final status sent to the client (0: none was sent)
+  uint64_t bytes_in = 0;   // request body bytes forwarded
+  uint64_t bytes_out = 0;  // response body bytes forwarded
   bool upstream_error = false;
 };
 

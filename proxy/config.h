@@ -34,20 +34,20 @@ struct LimitConfig {
   uint32_t header_bytes = 16384;  // request line + headers
   uint32_t header_count = 100;
   uint32_t uri_bytes = 8192;
-  uint64_t body_bytes = 0;        // 0 = unlimited
-  uint32_t connections = 0;       // per worker; 0 = unlimited
+  uint64_t body_bytes = 0;                   // 0 = unlimited
+  uint32_t connections = 0;                  // per worker; 0 = unlimited
   uint32_t upstream_idle_per_endpoint = 64;  // pooled idle connections per endpoint per worker
 };
 
 struct LogConfig {
-  bool access = false;             // one JSON line per request
-  std::string access_path = "-";   // "-" = stdout
-  std::string level = "info";      // error | warn | info | debug
+  bool access = false;            // one JSON line per request
+  std::string access_path = "-";  // "-" = stdout
+  std::string level = "info";     // error | warn | info | debug
 };
 
 struct HeaderConfig {
-  bool x_forwarded_for = true;     // append the client address
-  bool x_forwarded_proto = true;   // set to the listener's scheme
+  bool x_forwarded_for = true;    // append the client address
+  bool x_forwarded_proto = true;  // set to the listener's scheme
 };
 
 struct Config {

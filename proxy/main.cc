@@ -1,1 +1,78 @@
-int main() { return 0; }
+// The `cutover` binary: run, check, demo, version.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "proxy/config_loader.h"
+#include "proxy/demo_command.h"
+#include "proxy/server.h"
+#include "tls/openssl_info.h"
+
+namespace {
+
+using cutover::proxy::ConfigLoadResult;
+
+void PrintErrors(const ConfigLoadResult& result, const std::string& path) {
+  for (const auto& error : result.errors) {
+    std::fprintf(stderr, "%s\n", error.ToString(path).c_str());
+  }
+}
+
+int Check(const std::string& path) {
+  const ConfigLoadResult result = cutover::proxy::LoadConfigFile(path);
+  if (!result.config) {
+    PrintErrors(result, path);
+    return 1;
+  }
+  std::printf("config OK: %s\n", path.c_str());
+  return 0;
+}
+
+int Run(const std::string& path) {
+  const ConfigLoadResult result = cutover::proxy::LoadConfigFile(path);
+  if (!result.config) {
+    std::fprintf(stderr, "cutover: refusing to start, %s is invalid:\n", path.c_str());
+    PrintErrors(result, path);
+    return 1;
+  }
+  cutover::proxy::Server server(path);
+  std::string error;
+  if (!server.Start(*result.config, &error)) {
+    std::fprintf(stderr, "cutover: %s\n", error.c_str());
+    return 1;
+  }
+  return server.Run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cutover: an L7 traffic-splitting reverse proxy for blue/green migrations"};
+  app.require_subcommand(1);
+
+  std::string config_path;
+  auto* run = app.add_subcommand("run", "Run the proxy with a config file");
+  run->add_option("-c,--config", config_path, "TOML config file")->required();
+  auto* check = app.add_subcommand("check", "Validate a config file and print every error");
+  check->add_option("-c,--config", config_path, "TOML config file")->required();
+
+  std::string listen = "127.0.0.1:8080";
+  unsigned workers = 1;
+  auto* demo = app.add_subcommand("demo", "Built-in blue/green backends behind the proxy, 90/10");
+  demo->add_option("--listen", listen, "HOST:PORT for the proxy")->capture_default_str();
+  demo->add_option("--workers", workers, "worker threads")->capture_default_str();
+
+  auto* version = app.add_subcommand("version", "Print version information");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*run) return Run(config_path);
+  if (*check) return Check(config_path);
+  if (*demo) return cutover::proxy::RunDemo(listen, workers);
+  if (*version) {
+    std::printf("cutover 0.1.0 (%s, libuv %s)\n", cutover::tls::OpenSslVersion().c_str(),
+                uv_version_string());
+    return 0;
+  }
+  return 2;
+}

@@ -4,6 +4,8 @@
 
 namespace cutover::tls {
 
-std::string OpenSslVersion() { return OpenSSL_version(OPENSSL_VERSION); }
+std::string OpenSslVersion() {
+  return OpenSSL_version(OPENSSL_VERSION);
+}
 
 }  // namespace cutover::tls

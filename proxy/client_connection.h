@@ -1,0 +1,148 @@
+// One downstream (client) connection and the exchange it is serving. The request path reads
+// top to bottom here: read -> parse (llhttp, strict) -> decide -> forward -> relay the
+// response -> record, with one exit for upstream failures (FailExchange).
+//
+// Ownership: created by the Worker on accept and listed there; owns its uv_tcp_t and
+// uv_timer_t and frees itself in the last close callback (Close() starts that). Not copyable
+// or movable: libuv holds pointers into it. Worker thread only.
+#pragma once
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include <cstdint>
+
+#include "proxy/exchange.h"
+#include "proxy/output_queue.h"
+
+namespace cutover::proxy {
+
+class Worker;
+
+class ClientConnection final : public OutputQueue::Listener {
+ public:
+  ClientConnection(Worker* worker, uint64_t id);
+  ClientConnection(const ClientConnection&) = delete;
+  ClientConnection& operator=(const ClientConnection&) = delete;
+
+  // Called once the listener accepted into stream(); starts reading.
+  void Start();
+  // Drain: close now if idle, else after the current response.
+  void Drain();
+  void Close();
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
+  uv_tcp_t* tcp() { return &tcp_; }
+
+  // --- called by the attached UpstreamConnection ---
+  void OnUpstreamConnected();
+  void OnUpstreamWritten();  // its output queue drained: reading the client may resume
+  void OnUpstreamFailed(UpstreamError error);
+  void OnResponseStatus(const char* at, std::size_t length);
+  void OnResponseHeaderField(const char* at, std::size_t length);
+  void OnResponseHeaderValue(const char* at, std::size_t length);
+  void OnResponseHeaderValueComplete();
+  // Returns the llhttp on_headers_complete verdict (0 = body follows, 1 = no body).
+  int OnResponseHeadersComplete(llhttp_t* parser);
+  void OnResponseBody(Block* block, const char* at, std::size_t length);
+  // Returns true when the upstream connection may be reused.
+  void OnResponseComplete(bool upstream_reusable);
+  void OnTunnelBytes(Block* block, const char* at, std::size_t length);
+  void OnUpstreamEof();
+
+  void OnQueueWritten(OutputQueue* queue, int status) override;
+
+  // Entries in the worker's list of connections.
+  ClientConnection* prev = nullptr;
+  ClientConnection* next = nullptr;
+
+ private:
+  enum class Timer : uint8_t {
+    kNone,
+    kFirstRequest,
+    kIdle,
+    kHeader,
+    kBody,
+    kSend,
+    kTunnel,
+    kLinger
+  };
+
+  ~ClientConnection() = default;  // only through the close callbacks
+  void OnAlloc(size_t suggested, uv_buf_t* buf);
+  void OnRead(ssize_t nread, const uv_buf_t* buf);
+  void OnTimer();
+  void OnClosed();
+  void OnShutdown(int status);
+
+  void ProcessInput(Block* block, const char* data, std::size_t length);
+  void HoldInput(Block* block, const char* data, std::size_t length);
+  void ResumeInput();
+  void ArmTimer(Timer kind);
+  void StartReading();
+  void StopReading();
+  void FlushClient();
+  void FlushUpstream();
+
+  // Request side (llhttp callbacks land here).
+  int BeginRequest();
+  int AppendRequestPiece(const char* at, std::size_t length, bool is_target);
+  int OnRequestHeaderField(const char* at, std::size_t length);
+  int OnRequestHeaderValue(const char* at, std::size_t length);
+  int OnRequestHeaderValueComplete();
+  int OnRequestHeadersComplete();
+  int OnRequestBody(const char* at, std::size_t length);
+  int OnRequestComplete();
+  int Reject(int status, const char* detail);  // from a callback: stops the parser
+  bool ForwardRequest();                       // decide, pick an endpoint, queue the head
+  bool ConnectUpstream(bool allow_pooled);
+
+  // The one exit for failures after the request was accepted.
+  void FailExchange(UpstreamError error);
+  void RespondError(int status, const char* detail, bool close);
+  void FinishExchange();
+  void ReleaseExchangeBuffers();
+  void CloseGracefully();  // lingering close after an error: let the client read the reply
+  void StartTunnel();
+
+  static int CbMessageBegin(llhttp_t* p);
+  static int CbMethod(llhttp_t* p, const char* at, size_t length);
+  static int CbUrl(llhttp_t* p, const char* at, size_t length);
+  static int CbHeaderField(llhttp_t* p, const char* at, size_t length);
+  static int CbHeaderValue(llhttp_t* p, const char* at, size_t length);
+  static int CbHeaderValueComplete(llhttp_t* p);
+  static int CbHeadersComplete(llhttp_t* p);
+  static int CbBody(llhttp_t* p, const char* at, size_t length);
+  static int CbMessageComplete(llhttp_t* p);
+  static const llhttp_settings_t kSettings;
+
+  Worker* worker_;
+  uint64_t id_;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_shutdown_t shutdown_req_;
+  llhttp_t parser_;
+  OutputQueue out_;
+  Exchange ex_;
+
+  // Input parked while an exchange is in flight (pipelined requests, tunnel bytes).
+  Block* held_block_ = nullptr;
+  const char* held_data_ = nullptr;
+  std::size_t held_length_ = 0;
+  Block* current_block_ = nullptr;  // the block being parsed, for zero-copy body pieces
+
+  int pending_status_ = 0;  // set by a callback that rejects the request
+  const char* pending_detail_ = nullptr;
+  Timer timer_kind_ = Timer::kNone;
+  uint8_t open_handles_ = 0;
+  bool reading_ = false;
+  bool closing_ = false;
+  bool close_when_written_ = false;
+  bool lingering_ = false;
+  bool draining_ = false;
+  bool tunnel_ = false;
+  bool client_eof_ = false;
+  bool first_request_ = true;
+  char peer_[48] = {};  // client address text, for X-Forwarded-For and logs
+};
+
+}  // namespace cutover::proxy

@@ -1,0 +1,45 @@
+// The state of one request/response exchange on a client connection (STYLE.md: a request's
+// state is one struct). Reset when the exchange finishes; the head buffers go back to the
+// worker's pool so an idle connection holds none.
+#pragma once
+
+#include <cstdint>
+
+#include "proxy/http_head.h"
+#include "proxy/upstream_connection.h"
+
+namespace cutover::proxy {
+
+struct UpstreamEndpoint;
+
+struct Exchange {
+  HeadBuffer* request = nullptr;   // pooled; null while the connection is idle
+  HeadBuffer* response = nullptr;  // pooled; taken when the response head starts
+  uint32_t method_length = 0;      // request.raw starts with the method, then the target
+  uint32_t target_length = 0;
+  uint32_t reason_offset = 0;  // response.raw: the reason phrase comes first
+  uint32_t reason_length = 0;
+  uint32_t header_bytes = 0;  // request head size so far, for the header_bytes limit
+  bool in_name = false;       // llhttp delivers names and values in pieces
+
+  BodyFraming request_framing = BodyFraming::kNone;
+  BodyFraming response_framing = BodyFraming::kNone;  // as sent to the client
+  bool head_request = false;
+  bool request_complete = false;  // every request byte parsed and queued upstream
+  bool response_started = false;  // response bytes queued to the client
+  bool response_complete = false;
+  bool upgrade = false;  // request asked to switch protocols
+  bool retried = false;
+  bool keep_alive = true;  // the client connection may carry another request
+
+  uint32_t pool = 0;
+  UpstreamEndpoint* endpoint = nullptr;
+  UpstreamConnection* upstream = nullptr;
+  UpstreamError error = UpstreamError::kNone;
+  int status = 0;
+  uint64_t start_ns = 0;
+  uint64_t bytes_in = 0;   // request body bytes
+  uint64_t bytes_out = 0;  // response body bytes
+};
+
+}  // namespace cutover::proxy

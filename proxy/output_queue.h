@@ -1,0 +1,81 @@
+// Bytes waiting to go out on one stream, as iovecs into memory that outlives the write:
+// pooled read blocks (referenced until written, so body bytes are never copied), strings the
+// owning exchange keeps alive, and static text. Writes are batched: everything queued while
+// handling one read goes out in one uv_try_write; only what the kernel does not take is
+// handed to uv_write, and at most one uv_write is in flight.
+//
+// Ownership: embedded in the connection that owns the stream; used only on its worker's
+// thread. The uv_write_t lives here, so the owner must not be freed while writing() is true
+// (connections close their stream first; libuv then cancels the write and calls back).
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "proxy/buffer_pool.h"
+
+namespace cutover::proxy {
+
+class OutputQueue {
+ public:
+  // Told when an in-flight uv_write finishes (status 0 or a libuv error).
+  class Listener {
+   public:
+    virtual void OnQueueWritten(OutputQueue* queue, int status) = 0;
+
+   protected:
+    ~Listener() = default;
+  };
+
+  explicit OutputQueue(Listener* listener);
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
+  ~OutputQueue();
+
+  // `data` must stay valid until the queue is idle again (static text, or a string owned
+  // by the exchange that is not touched until then).
+  void AppendUnowned(std::string_view data);
+  // Bytes inside a pooled block; the block is referenced until they are written.
+  void AppendBlock(Block* block, const char* at, std::size_t length);
+  // Body bytes re-framed as HTTP/1.1 chunked (RFC 9112 §7.1): consecutive pieces share one
+  // chunk, closed by CloseChunk() (Flush() closes it too).
+  void AppendChunkedBlock(Block* block, const char* at, std::size_t length);
+  void CloseChunk();
+
+  // Writes what is queued. Returns 0 or a negative libuv error (the stream is then dead).
+  int Flush(uv_stream_t* stream);
+
+  bool writing() const { return writing_; }
+  bool has_pending() const { return !pending_.empty(); }
+  bool idle() const { return !writing_ && pending_.empty(); }
+  uint64_t bytes_written() const { return bytes_written_; }
+  // Drops everything not yet handed to the kernel (the connection is closing).
+  void DiscardPending();
+
+ private:
+  void OnWrite(int status);
+  static void ReleaseAll(std::vector<Block*>* blocks);
+
+  Listener* listener_;
+  uv_write_t write_req_;
+  bool writing_ = false;
+  std::vector<uv_buf_t> pending_;
+  std::vector<Block*> pending_blocks_;
+  std::vector<Block*> writing_blocks_;
+  uint64_t bytes_written_ = 0;
+
+  // Chunk framing: the header iovec of the open chunk is a placeholder filled in when the
+  // chunk closes. Headers live in a small ring: one chunk at most is pending and one in
+  // flight, because a connection stops reading its source while its sink is writing.
+  std::ptrdiff_t open_chunk_index_ = -1;
+  std::size_t open_chunk_length_ = 0;
+  std::array<std::array<char, 20>, 4> chunk_headers_{};
+  std::size_t next_chunk_header_ = 0;
+};
+
+}  // namespace cutover::proxy

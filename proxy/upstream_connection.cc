@@ -1,0 +1,344 @@
+#include "proxy/upstream_connection.h"
+
+#include <algorithm>
+
+#include "proxy/client_connection.h"
+#include "proxy/log.h"
+#include "proxy/upstream_endpoint.h"
+#include "proxy/uv_callback.h"
+#include "proxy/worker.h"
+
+namespace cutover::proxy {
+
+const char* UpstreamErrorName(UpstreamError error) {
+  switch (error) {
+    case UpstreamError::kNone:
+      return "";
+    case UpstreamError::kConnectRefused:
+      return "connect_refused";
+    case UpstreamError::kConnectTimeout:
+      return "connect_timeout";
+    case UpstreamError::kReset:
+      return "reset";
+    case UpstreamError::kResponseTimeout:
+      return "response_timeout";
+    case UpstreamError::kProtocol:
+      return "protocol";
+  }
+  return "unknown";
+}
+
+namespace {
+UpstreamConnection* Self(llhttp_t* parser) {
+  return static_cast<UpstreamConnection*>(parser->data);
+}
+}  // namespace
+
+const llhttp_settings_t UpstreamConnection::kSettings = {
+    .on_message_begin = nullptr,
+    .on_url = nullptr,
+    .on_status = &UpstreamConnection::OnStatus,
+    .on_method = nullptr,
+    .on_version = nullptr,
+    .on_header_field = &UpstreamConnection::OnHeaderField,
+    .on_header_value = &UpstreamConnection::OnHeaderValue,
+    .on_chunk_extension_name = nullptr,
+    .on_chunk_extension_value = nullptr,
+    .on_headers_complete = &UpstreamConnection::OnHeadersComplete,
+    .on_body = &UpstreamConnection::OnBody,
+    .on_message_complete = &UpstreamConnection::OnMessageComplete,
+    .on_url_complete = nullptr,
+    .on_status_complete = nullptr,
+    .on_method_complete = nullptr,
+    .on_version_complete = nullptr,
+    .on_header_field_complete = nullptr,
+    .on_header_value_complete = &UpstreamConnection::OnHeaderValueComplete,
+    .on_chunk_extension_name_complete = nullptr,
+    .on_chunk_extension_value_complete = nullptr,
+    .on_chunk_header = nullptr,
+    .on_chunk_complete = nullptr,
+    .on_reset = nullptr,
+};
+
+UpstreamConnection::UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoint)
+    : worker_(worker), endpoint_(endpoint), out_(this) {
+  uv_tcp_init(worker->loop(), &tcp_);
+  tcp_.data = this;
+  uv_timer_init(worker->loop(), &timer_);
+  timer_.data = this;
+  connect_req_.data = this;
+  open_handles_ = 2;
+  llhttp_init(&parser_, HTTP_RESPONSE, &kSettings);
+  parser_.data = this;
+}
+
+void UpstreamConnection::Connect() {
+  state_ = State::kConnecting;
+  uv_tcp_nodelay(&tcp_, 1);
+  const int rc = uv_tcp_connect(&connect_req_, &tcp_,
+                                reinterpret_cast<const sockaddr*>(&endpoint_->address.address),
+                                &UvCallback<&UpstreamConnection::OnConnect>::Call);
+  uint64_t timeout = static_cast<uint64_t>(worker_->config().timeouts.upstream_connect.count());
+  if (rc != 0) {
+    // Report it from the loop, never from inside the caller (which may be in the middle of
+    // parsing the request): a zero timer fires on the next iteration.
+    Log(LogLevel::kWarn, "upstream %s: connect: %s", endpoint_->address.name.c_str(),
+        uv_strerror(rc));
+    connect_error_ = UpstreamError::kConnectRefused;
+    timeout = 0;
+  }
+  uv_timer_start(&timer_, &UvCallback<&UpstreamConnection::OnTimer>::Call, timeout, 0);
+}
+
+void UpstreamConnection::Attach(ClientConnection* client, bool head_request) {
+  client_ = client;
+  head_request_ = head_request;
+  response_bytes_ = 0;
+  response_done_ = false;
+  reusable_ = false;
+  ++endpoint_->in_flight;
+  if (state_ == State::kIdle) {
+    reused_ = true;
+    state_ = State::kActive;
+    uv_timer_stop(&timer_);
+  }
+  llhttp_init(&parser_, HTTP_RESPONSE, &kSettings);
+  parser_.data = this;
+}
+
+void UpstreamConnection::OnConnect(int status) {
+  if (state_ == State::kClosing) return;
+  uv_timer_stop(&timer_);
+  if (status < 0) {
+    Log(LogLevel::kDebug, "upstream %s: connect failed: %s", endpoint_->address.name.c_str(),
+        uv_strerror(status));
+    Fail(status == UV_ETIMEDOUT ? UpstreamError::kConnectTimeout : UpstreamError::kConnectRefused);
+    return;
+  }
+  state_ = State::kActive;
+  ResumeReading();
+  if (client_) client_->OnUpstreamConnected();
+}
+
+int UpstreamConnection::Flush() {
+  if (state_ == State::kConnecting || state_ == State::kClosing) return 0;
+  const int rc = out_.Flush(stream());
+  if (rc < 0) Fail(UpstreamError::kReset);
+  return rc;
+}
+
+void UpstreamConnection::OnQueueWritten(OutputQueue*, int status) {
+  if (state_ == State::kClosing) return;
+  if (status < 0) {
+    Fail(UpstreamError::kReset);
+    return;
+  }
+  if (out_.has_pending()) {
+    Flush();
+    return;
+  }
+  if (client_) client_->OnUpstreamWritten();
+}
+
+void UpstreamConnection::PauseReading() {
+  if (!reading_) return;
+  uv_read_stop(stream());
+  reading_ = false;
+}
+
+void UpstreamConnection::ResumeReading() {
+  if (reading_ || state_ == State::kConnecting || state_ == State::kClosing) return;
+  uv_read_start(stream(), &UvCallback<&UpstreamConnection::OnAlloc>::Call,
+                &UvCallback<&UpstreamConnection::OnRead>::Call);
+  reading_ = true;
+}
+
+void UpstreamConnection::ArmResponseTimer() {
+  if (state_ != State::kActive) return;
+  uv_timer_start(&timer_, &UvCallback<&UpstreamConnection::OnTimer>::Call,
+                 static_cast<uint64_t>(worker_->config().timeouts.upstream_response.count()), 0);
+}
+
+void UpstreamConnection::StartTunnel() {
+  state_ = State::kTunnel;
+  uv_timer_stop(&timer_);  // the client connection times the tunnel
+}
+
+void UpstreamConnection::OnAlloc(size_t, uv_buf_t* buf) {
+  Block* block = worker_->blocks().Acquire();
+  *buf = uv_buf_init(block->data, Block::kSize);
+}
+
+void UpstreamConnection::OnRead(ssize_t nread, const uv_buf_t* buf) {
+  Block* block = buf->base ? reinterpret_cast<Block*>(buf->base - offsetof(Block, data)) : nullptr;
+  if (nread > 0) {
+    ReadResponse(block, buf->base, static_cast<std::size_t>(nread));
+  } else if (nread < 0) {
+    if (state_ == State::kIdle) {
+      Close();  // the backend closed a pooled connection: forget it quietly
+    } else if (state_ == State::kTunnel) {
+      if (client_) client_->OnUpstreamEof();
+    } else if (state_ == State::kActive && client_) {
+      // A close-delimited body ends here (RFC 9112 §6.3 rule 8).
+      if (response_bytes_ > 0 && llhttp_message_needs_eof(&parser_)) {
+        llhttp_finish(&parser_);  // runs on_message_complete when the body was whole
+      }
+      if (response_done_) {
+        client_->OnResponseComplete(false);
+      } else {
+        Fail(UpstreamError::kReset);
+      }
+    }
+  }
+  if (block) BufferPool::Unref(block);
+}
+
+void UpstreamConnection::ReadResponse(Block* block, const char* data, std::size_t length) {
+  if (state_ == State::kIdle || state_ == State::kClosing || client_ == nullptr) {
+    // Bytes nobody asked for: the connection's framing can no longer be trusted.
+    if (state_ != State::kClosing) Close();
+    return;
+  }
+  response_bytes_ += length;
+  if (state_ == State::kTunnel) {
+    client_->OnTunnelBytes(block, data, length);
+    return;
+  }
+  ArmResponseTimer();
+  current_block_ = block;
+  const llhttp_errno_t rc = llhttp_execute(&parser_, data, length);
+  current_block_ = nullptr;
+  if (rc == HPE_OK || state_ == State::kClosing) return;
+  if (rc == HPE_PAUSED && response_done_) {
+    // Response complete (we paused in on_message_complete). Extra bytes after a complete
+    // response mean the backend broke framing; the connection is not reused.
+    const char* stop = llhttp_get_error_pos(&parser_);
+    const bool extra = stop != nullptr && stop < data + length;
+    client_->OnResponseComplete(reusable_ && !extra);
+    return;
+  }
+  if (rc == HPE_PAUSED_UPGRADE) {
+    // A 101 response: what follows belongs to the tunnel.
+    const char* rest = llhttp_get_error_pos(&parser_);
+    if (client_ && rest && rest < data + length) {
+      client_->OnTunnelBytes(block, rest, static_cast<std::size_t>(data + length - rest));
+    }
+    return;
+  }
+  Log(LogLevel::kWarn, "upstream %s: bad response: %s (%s)", endpoint_->address.name.c_str(),
+      llhttp_errno_name(rc), llhttp_get_error_reason(&parser_));
+  Fail(UpstreamError::kProtocol);
+}
+
+void UpstreamConnection::OnTimer() {
+  switch (state_) {
+    case State::kConnecting:
+      Fail(connect_error_ != UpstreamError::kNone ? connect_error_
+                                                  : UpstreamError::kConnectTimeout);
+      break;
+    case State::kActive:
+      Fail(UpstreamError::kResponseTimeout);
+      break;
+    case State::kIdle:
+      Close();
+      break;
+    case State::kTunnel:
+    case State::kClosing:
+      break;
+  }
+}
+
+void UpstreamConnection::Fail(UpstreamError error) {
+  ClientConnection* client = client_;
+  Close();
+  if (client) client->OnUpstreamFailed(error);
+}
+
+void UpstreamConnection::Release(bool reusable) {
+  if (client_) {
+    client_ = nullptr;
+    --endpoint_->in_flight;
+  }
+  const uint32_t max_idle = worker_->config().limits.upstream_idle_per_endpoint;
+  if (!reusable || state_ != State::kActive || !out_.idle() || worker_->draining() ||
+      endpoint_->idle.size() >= max_idle || !response_done_) {
+    Close();
+    return;
+  }
+  state_ = State::kIdle;
+  // Keep reading while idle: the backend closing the connection must be noticed now, not
+  // when the next request is written into a dead socket.
+  ResumeReading();
+  uv_timer_start(&timer_, &UvCallback<&UpstreamConnection::OnTimer>::Call,
+                 static_cast<uint64_t>(worker_->config().timeouts.upstream_idle.count()), 0);
+  endpoint_->idle.push_back(this);
+}
+
+void UpstreamConnection::Close() {
+  if (state_ == State::kClosing) return;
+  if (state_ == State::kIdle) {
+    auto& idle = endpoint_->idle;
+    idle.erase(std::remove(idle.begin(), idle.end(), this), idle.end());
+  }
+  if (client_) {
+    client_ = nullptr;
+    --endpoint_->in_flight;
+  }
+  state_ = State::kClosing;
+  out_.DiscardPending();
+  worker_->ForgetUpstream(this);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &UvCallback<&UpstreamConnection::OnClosed>::Call);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
+           &UvCallback<&UpstreamConnection::OnClosed>::Call);
+}
+
+void UpstreamConnection::OnClosed() {
+  if (--open_handles_ == 0) delete this;
+}
+
+int UpstreamConnection::OnStatus(llhttp_t* p, const char* at, size_t length) {
+  Self(p)->client_->OnResponseStatus(at, length);
+  return 0;
+}
+
+int UpstreamConnection::OnHeaderField(llhttp_t* p, const char* at, size_t length) {
+  Self(p)->client_->OnResponseHeaderField(at, length);
+  return 0;
+}
+
+int UpstreamConnection::OnHeaderValue(llhttp_t* p, const char* at, size_t length) {
+  Self(p)->client_->OnResponseHeaderValue(at, length);
+  return 0;
+}
+
+int UpstreamConnection::OnHeaderValueComplete(llhttp_t* p) {
+  Self(p)->client_->OnResponseHeaderValueComplete();
+  return 0;
+}
+
+int UpstreamConnection::OnHeadersComplete(llhttp_t* p) {
+  UpstreamConnection* self = Self(p);
+  const int verdict = self->client_->OnResponseHeadersComplete(p);
+  if (self->head_request_ && verdict == 0) return 1;  // HEAD: no body (RFC 9110 §9.3.2)
+  return verdict;
+}
+
+int UpstreamConnection::OnBody(llhttp_t* p, const char* at, size_t length) {
+  UpstreamConnection* self = Self(p);
+  self->client_->OnResponseBody(self->current_block_, at, length);
+  return 0;
+}
+
+int UpstreamConnection::OnMessageComplete(llhttp_t* p) {
+  UpstreamConnection* self = Self(p);
+  if (llhttp_get_status_code(p) / 100 == 1 && llhttp_get_status_code(p) != 101) {
+    return 0;  // an interim response: the final one follows on the same parser
+  }
+  uv_timer_stop(&self->timer_);
+  if (p->upgrade) return 0;  // 101: llhttp pauses with HPE_PAUSED_UPGRADE
+  self->response_done_ = true;
+  self->reusable_ = llhttp_should_keep_alive(p) != 0;
+  return HPE_PAUSED;  // stop: anything after a complete response is not ours to parse
+}
+
+}  // namespace cutover::proxy
