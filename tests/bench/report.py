@@ -227,7 +227,7 @@ def main():
     print(f"### Results {meta['date']}")
     print()
     print(f"{meta['cpu']}, {meta['ncpu']} CPUs, Linux {meta['kernel']}. "
-          f"cutover `{meta['cutover']}`, HAProxy {meta['haproxy']}, NGINX {meta['nginx']}, "
+          f"cutover {meta['cutover'].removeprefix('cutover ')} (tree {meta.get('tree', '?')}), HAProxy {meta['haproxy']}, NGINX {meta['nginx']}, "
           f"wrk {meta['wrk']}.")
     print(f"{meta['rounds']} interleaved rounds; each run: fresh proxy, {meta['warmup']} warm-up, "
           f"then `wrk -t{meta['threads']} -cN -d{meta['duration']} --latency`; medians over rounds. "

@@ -90,7 +90,12 @@ fi
 # Connection caps for the peers: enough for the idle test and the load, within the limit.
 MAXCONN=$((IDLE_CONNS + 2048))
 ((2 * MAXCONN + 256 > NOFILE)) && MAXCONN=$(((NOFILE - 256) / 2))
-readonly NOFILE MAXCONN
+# Idle upstream connections a proxy may keep per backend: as many as the largest load
+# level, so that no proxy has to reconnect to the backend under load (cutover, NGINX;
+# HAProxy keeps them all anyway).
+UPSTREAM_POOL=64
+for c in $CONNS; do ((c > UPSTREAM_POOL)) && UPSTREAM_POOL=$c; done
+readonly NOFILE MAXCONN UPSTREAM_POOL
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cutover-bench.XXXXXX")"
 readonly WORK RESULTS="$WORK/load.tsv" IDLE_RESULTS="$WORK/idle.tsv" NOTES="$WORK/notes.txt"
@@ -143,6 +148,7 @@ children_of() {
     read -r _ ppid _ <<<"$stat"
     [[ "$ppid" == "$pid" ]] && { f="${f#/proc/}"; echo "${f%/stat}"; }
   done
+  return 0
 }
 
 # user+sys clock ticks of a process (all its threads): /proc/PID/stat fields 14 and 15.
@@ -250,6 +256,16 @@ endpoints = ["127.0.0.1:$BACKEND_PORT"]
 
 [routing]
 weights = { blue = 90, green = 10 }
+
+[timeouts]
+idle = "300s"
+upstream_idle = "300s"
+
+[limits]
+upstream_idle_per_endpoint = $UPSTREAM_POOL
+
+[log]
+access = false
 EOF
   echo "$dir/cutover.toml"
 }
@@ -285,11 +301,7 @@ EOF
 }
 
 write_nginx_config() {
-  local dir="$1" conns
-  # The idle pool holds as many upstream connections as the largest load level, so no
-  # peer has to reconnect to the backend under load.
-  local pool=64
-  for conns in $CONNS; do ((conns > pool)) && pool=$conns; done
+  local dir="$1"
   mkdir -p "$dir/tmp"
   cat >"$dir/nginx.conf" <<EOF
 worker_processes 1;
@@ -306,7 +318,7 @@ http {
   proxy_temp_path $dir/tmp/proxy;
   upstream be {
     server 127.0.0.1:$BACKEND_PORT;
-    keepalive $pool;
+    keepalive $UPSTREAM_POOL;
     keepalive_requests 100000000;
     keepalive_timeout 300s;
   }
@@ -547,6 +559,7 @@ write_meta() {
     echo "ncpu=$NCPU"
     echo "kernel=$(uname -r)"
     echo "cutover=${cutover_version:-unknown}"
+    echo "tree=$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
     echo "haproxy=$("$HAPROXY" -v | awk 'NR == 1 { print $3 }')"
     echo "nginx=$("$NGINX" -v 2>&1 | sed 's|.*nginx/||')"
     echo "wrk=$("$WRK" -v 2>&1 | awk 'NR == 1 { print $2 }')"
