@@ -11,7 +11,7 @@
 #   deploy/setup.sh bench-deps   build deps + wrk, haproxy, nginx-light; release build
 #
 # Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan),
-# JOBS (default: nproc).
+# JOBS (default: nproc), PYTEST_TIMEOUT (seconds per pytest run, default 1200).
 set -euo pipefail
 
 readonly BUILD_DEPS=(build-essential g++ meson ninja-build pkg-config libuv1-dev node-llhttp
@@ -30,13 +30,17 @@ cd "$REPO_ROOT"
 BUILD_DIR="${BUILD_DIR:-build}"
 ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+PYTEST_TIMEOUT="${PYTEST_TIMEOUT:-1200}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
+# usage EXIT_CODE: the header comment above, on stdout for --help, on stderr otherwise.
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-  exit 2
+  local text
+  text="$(sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//')"
+  if (($1 == 0)); then echo "$text"; else echo "$text" >&2; fi
+  exit "$1"
 }
 
 # --- packages ---------------------------------------------------------------------------
@@ -195,8 +199,10 @@ run_integration_tests() {
   local bin
   bin="$(cd "$dir" && pwd)/cutover"
   log "$label: pytest tests/integration (CUTOVER_BIN=$bin)"
-  env "$@" CUTOVER_BIN="$bin" \
+  # Bounded, so that a hung test cannot eat CI's whole budget.
+  timeout -k 30 "$PYTEST_TIMEOUT" env "$@" CUTOVER_BIN="$bin" \
     "$PYTHON" -m pytest -q tests/integration --junitxml="$junit" || rc=$?
+  ((rc == 124 || rc == 137)) && log "$label: pytest killed after ${PYTEST_TIMEOUT}s"
   local counts
   counts="$("$PYTHON" - "$junit" <<'EOF'
 import os, sys
@@ -282,8 +288,9 @@ main() {
       build_release
       log "ready: bash tests/bench/run.sh"
       ;;
-    -h | --help | help) usage ;;
-    *) printf 'setup.sh: unknown subcommand "%s"\n' "$cmd" >&2; usage ;;
+    -h | --help | help) usage 0 ;;
+    "") printf 'setup.sh: a subcommand is needed\n\n' >&2; usage 2 ;;
+    *) printf 'setup.sh: unknown subcommand "%s"\n\n' "$cmd" >&2; usage 2 ;;
   esac
 }
 
