@@ -1,0 +1,100 @@
+"""Fixtures: recording backends and the cutover process under test.
+
+    def test_x(cutover):
+        px = cutover(timeouts={"idle": "300ms"})   # blue + green backends, 100/0
+        px.blue.handler = lambda req: Response(204)
+        conn = px.connect()
+
+Everything listens on 127.0.0.1 with ports picked at runtime. Every backend thread,
+process and client socket is stopped at teardown; a proxy that does not exit 0 on SIGTERM
+fails the test, and a failing test shows the proxy's stderr and stdout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from proxy_process import CutoverProcess, binary_path
+from recording_backend import RecordingBackend
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: streams hundreds of MiB through the proxy")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for px in getattr(item, "_cutover_procs", [])[-3:]:
+            report.sections.append((f"cutover (port {px.port}) stderr",
+                                    px.stderr_text()[-20000:] or "(empty)"))
+            out = px.stdout_text()
+            if out:
+                report.sections.append((f"cutover (port {px.port}) stdout", out[-5000:]))
+
+
+@pytest.fixture
+def backends():
+    """Factory: backends(name, handler=None) -> a started RecordingBackend."""
+    started: list[RecordingBackend] = []
+
+    def start(name: str, handler=None, **kw) -> RecordingBackend:
+        b = RecordingBackend(name, handler, **kw)
+        started.append(b)
+        return b
+
+    yield start
+    for b in started:
+        b.stop()
+
+
+@pytest.fixture
+def cutover(request, backends, tmp_path):
+    """Factory: cutover(**config) -> a running CutoverProcess with .blue and .green.
+
+    Keyword arguments are those of proxy_process.render_config; `pools` defaults to one
+    fresh recording backend per colour and `weights` to blue 100 / green 0.
+    """
+    if not binary_path().exists():
+        pytest.fail(f"cutover binary not found at {binary_path()} (set CUTOVER_BIN)")
+    procs: list[CutoverProcess] = []
+    request.node._cutover_procs = procs
+
+    def start(**kw) -> CutoverProcess:
+        blue = green = None
+        if "pools" not in kw:
+            blue, green = backends("blue"), backends("green")
+            kw["pools"] = {"blue": [blue.address], "green": [green.address]}
+        kw.setdefault("weights", {"blue": 100, "green": 0})
+        workdir = tmp_path / f"cutover{len(procs)}"
+        workdir.mkdir()
+        px = CutoverProcess(workdir, kw, blue, green)
+        procs.append(px)
+        return px.start()
+
+    yield start
+    problems = []
+    for px in procs:
+        code, killed = px.stop()
+        if killed:
+            problems.append(f"cutover (port {px.port}) ignored SIGTERM; killed")
+        elif px.expected_exit is not None and code != px.expected_exit:
+            problems.append(f"cutover (port {px.port}) exited {code}, "
+                            f"expected {px.expected_exit}")
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def proxy(cutover) -> CutoverProcess:
+    """The default deployment: blue and green identifying backends, weights 100/0."""
+    return cutover()
+
+
+@pytest.fixture
+def workdir(tmp_path) -> Path:
+    return tmp_path

@@ -1,0 +1,214 @@
+"""The cutover binary under test: config rendering, start-until-ready, signals, stop."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Optional
+
+from http_client import ClientConn, HttpResponse
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = float(os.environ.get("CUTOVER_START_TIMEOUT", "15"))
+
+DEFAULT_TIMEOUTS = {
+    "header_read": "2s",
+    "idle": "5s",
+    "upstream_connect": "1s",
+    "upstream_response": "5s",
+    "upstream_idle": "5s",
+    "tunnel_idle": "5s",
+    "drain": "3s",
+}
+
+
+def binary_path() -> Path:
+    path = Path(os.environ.get("CUTOVER_BIN", "build/cutover"))
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+@functools.lru_cache(maxsize=None)
+def is_sanitized_binary() -> bool:
+    """True for an ASan build: RSS figures mean nothing there (shadow memory, quarantine)."""
+    try:
+        return b"__asan_init" in binary_path().read_bytes()
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (bound then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot render {v!r} as TOML")
+
+
+def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
+                  candidate: str = "green", workers: int = 1, timeouts: Optional[dict] = None,
+                  limits: Optional[dict] = None, log: Optional[dict] = None,
+                  headers: Optional[dict] = None) -> str:
+    """The TOML config text. pools: name -> list of "host:port"."""
+    lines = ["[listener]", f'address = "127.0.0.1:{port}"', f"workers = {workers}", ""]
+    for name, endpoints in pools.items():
+        lines += [f"[pools.{name}]", f"endpoints = {_toml_value(list(endpoints))}", ""]
+    lines += ["[routing]", f"baseline = {_toml_value(baseline)}",
+              f"candidate = {_toml_value(candidate)}", f"weights = {_toml_value(weights)}", ""]
+    for section, values in (("timeouts", {**DEFAULT_TIMEOUTS, **(timeouts or {})}),
+                            ("limits", limits), ("log", log), ("headers", headers)):
+        if values:
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def run_cli(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    return subprocess.run([str(binary_path()), *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def rss_kib(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class CutoverProcess:
+    """One `cutover run` subprocess with its config file, logs and client connections."""
+
+    def __init__(self, workdir: Path, config_kw: dict, blue=None, green=None):
+        self.workdir = workdir
+        self.port = free_port()
+        self.config_kw = config_kw
+        self.config_path = workdir / "cutover.toml"
+        self.stdout_path = workdir / "cutover.stdout"
+        self.stderr_path = workdir / "cutover.stderr"
+        self.blue = blue
+        self.green = green
+        self.proc: Optional[subprocess.Popen] = None
+        self.clients: list[ClientConn] = []
+        self.expected_exit = 0  # checked at teardown when the fixture stops the process
+        write_atomically(self.config_path, render_config(self.port, **config_kw))
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def start(self) -> "CutoverProcess":
+        self._out = open(self.stdout_path, "wb")
+        self._err = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(binary_path()), "run", "--config", str(self.config_path)],
+            stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, cwd=self.workdir)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"cutover exited {self.proc.returncode} before listening:\n"
+                    f"{self.stderr_text()[-4000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.01)  # poll interval while the listener comes up
+        raise AssertionError(f"cutover did not listen on {self.port} within {START_TIMEOUT}s")
+
+    # --- clients -----------------------------------------------------------------------
+
+    def connect(self, timeout: float = 5.0) -> ClientConn:
+        conn = ClientConn(self.port, timeout)
+        self.clients.append(conn)
+        return conn
+
+    def get(self, target: str = "/", headers=None, **kw) -> HttpResponse:
+        """One request on a fresh connection."""
+        conn = self.connect()
+        try:
+            return conn.get(target, headers, **kw)
+        finally:
+            conn.close()
+
+    # --- control -----------------------------------------------------------------------
+
+    def reconfigure(self, **changes) -> None:
+        """Rewrites the config file (atomically) with changes; does not signal."""
+        self.config_kw = {**self.config_kw, **changes}
+        write_atomically(self.config_path, render_config(self.port, **self.config_kw))
+
+    def write_config_text(self, text: str) -> None:
+        write_atomically(self.config_path, text)
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout: float) -> Optional[int]:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> tuple[Optional[int], bool]:
+        """SIGTERM, then SIGKILL after timeout. Returns (exit code, needed SIGKILL)."""
+        for c in self.clients:
+            c.close()
+        if self.proc is None:
+            return 0, False
+        killed = False
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            if self.wait_exit(timeout) is None:
+                self.proc.kill()
+                self.proc.wait(10)
+                killed = True
+        self._out.close()
+        self._err.close()
+        return self.proc.returncode, killed
+
+    def stderr_text(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stdout_text(self) -> str:
+        try:
+            return self.stdout_path.read_text(errors="replace")
+        except OSError:
+            return ""

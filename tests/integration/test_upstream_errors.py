@@ -1,0 +1,71 @@
+"""Broken backends: the client always gets a proper answer, never a hang."""
+
+import time
+
+import pytest
+
+from http_client import ConnectionClosed
+from recording_backend import CLOSE, Response
+
+
+def _garbage(req):
+    return b"THIS IS NOT HTTP\r\n\r\n"
+
+
+def test_invalid_status_line_gives_502(proxy):
+    proxy.blue.handler = _garbage
+    conn = proxy.connect()
+    start = time.monotonic()
+    resp = conn.get("/garbage", timeout=5)
+    assert resp.status == 502, resp
+    assert resp.body
+    assert time.monotonic() - start < 3
+    assert proxy.blue.wait_requests(1)[0].target == "/garbage"
+
+
+def test_invalid_header_from_backend_gives_502(proxy):
+    proxy.blue.handler = lambda req: b"HTTP/1.1 200 OK\r\nBad Header Line\r\n\r\n"
+    resp = proxy.get("/badheader", timeout=5)
+    assert resp.status == 502, resp
+    assert proxy.blue.wait_requests(1)[0].target == "/badheader"
+
+
+def test_backend_closing_before_responding_gives_502(proxy):
+    proxy.blue.handler = lambda req: CLOSE
+    conn = proxy.connect()
+    start = time.monotonic()
+    resp = conn.get("/vanish", timeout=5)
+    assert resp.status == 502, resp
+    assert resp.body
+    assert time.monotonic() - start < 3
+    assert all(r.target == "/vanish" for r in proxy.blue.wait_requests(1))
+
+
+def test_backend_closing_mid_body_closes_client_without_hang(proxy):
+    proxy.blue.handler = lambda req: Response(200, body=b"x" * 10_000, truncate_body_at=100)
+    conn = proxy.connect()
+    conn.send(b"GET /cut HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        head = conn.read_head(timeout=5)
+    except ConnectionClosed:
+        pytest.fail("the proxy closed without any response when the backend died mid-body")
+    assert proxy.blue.wait_requests(1)[0].target == "/cut"
+    data, closed = conn.read_until_close(5)
+    assert closed, "client left hanging after the backend died mid-body"
+    if head.status == 502:  # the proxy had not sent the head yet: a clean error
+        return
+    assert head.status == 200, head
+    # The head already went out, so the only honest signal left is closing the connection
+    # before the announced length.
+    if head.has("Content-Length"):
+        assert len(data) < int(head.header("Content-Length"))
+    else:  # re-chunked: the terminating zero-size chunk must not be sent
+        assert not data.endswith(b"0\r\n\r\n")
+
+
+def test_backend_garbage_then_good_backend_behaviour_recovers(proxy):
+    proxy.blue.handler = _garbage
+    assert proxy.get("/bad", timeout=5).status == 502
+    proxy.blue.handler = lambda req: Response(200, body=b"fine again")
+    resp = proxy.get("/good", timeout=5)
+    assert resp.status == 200 and resp.body == b"fine again"
