@@ -247,8 +247,10 @@ void ClientConnection::ProcessInput(Block* block, const char* data, std::size_t 
     ArmTimer(Timer::kBody);  // the body timeout is between reads
   }
   current_block_ = block;
+  current_data_ = data;
   const llhttp_errno_t rc = llhttp_execute(&parser_, data, length);
   current_block_ = nullptr;
+  current_data_ = nullptr;
   if (closing_ || lingering_) return;
 
   const char* stop = llhttp_get_error_pos(&parser_);
@@ -261,20 +263,21 @@ void ClientConnection::ProcessInput(Block* block, const char* data, std::size_t 
       StopReading();
       if (rest > 0) HoldInput(block, stop, rest);
       break;
-    case HPE_USER:
-      if (ex_.upstream) ex_.upstream->Close();
-      ex_.upstream = nullptr;
-      RespondError(pending_status_, pending_detail_, true);
-      return;
     default: {
+      if (pending_status_ != 0) {
+        // One of our callbacks refused the request (llhttp reports it as HPE_USER or as
+        // HPE_CB_<callback>); answer with the status it chose.
+        if (ex_.upstream) ex_.upstream->Close();
+        ex_.upstream = nullptr;
+        RespondError(pending_status_, pending_detail_, true);
+        return;
+      }
       if (ex_.upstream) ex_.upstream->Close();
       ex_.upstream = nullptr;
       Log(LogLevel::kDebug, "conn %llu: bad request: %s (%s)", static_cast<unsigned long long>(id_),
           llhttp_errno_name(rc), llhttp_get_error_reason(&parser_));
       if (ex_.request == nullptr) BeginRequest();
-      const bool version = rc == HPE_INVALID_VERSION;
-      RespondError(version ? 505 : 400,
-                   version ? "unsupported HTTP version" : llhttp_get_error_reason(&parser_), true);
+      RespondError(400, llhttp_get_error_reason(&parser_), true);
       return;
     }
   }
@@ -314,6 +317,7 @@ int ClientConnection::BeginRequest() {
   ex_ = Exchange{};
   ex_.keep_alive = !draining_;
   ex_.request = worker_->AcquireHead();
+  pending_status_ = 0;
   ex_.start_ns = uv_hrtime();
   ArmTimer(Timer::kHeader);
   return 0;
@@ -347,6 +351,15 @@ int ClientConnection::OnRequestHeaderField(const char* at, std::size_t length) {
 }
 
 int ClientConnection::OnRequestHeaderValue(const char* at, std::size_t length) {
+  // llhttp 8 accepts obs-fold and hands the continuation over as another value piece. RFC
+  // 9112 §5.2 lets a server reject it with 400, and a proxy must not pass it on (it hides
+  // fields such as Transfer-Encoding from one parser and not another): a value piece that
+  // follows a line break plus whitespace is a folded line.
+  const char* p = at;
+  while (p > current_data_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  if (p > current_data_ && p[-1] == '\n') {
+    return Reject(400, "obsolete line folding in a header field");
+  }
   HeaderField& field = ex_.request->fields.back();
   if (ex_.in_name) {
     ex_.in_name = false;
@@ -374,6 +387,11 @@ int ClientConnection::OnRequestHeadersComplete() {
   if (scan.host_count == 0 && parser_.http_minor == 1) return Reject(400, "missing Host header");
   if (scan.expect_other) return Reject(417, "unsupported expectation");
 
+  if ((parser_.flags & F_TRANSFER_ENCODING) && !(parser_.flags & F_CHUNKED)) {
+    // RFC 9112 §6.3: a request whose final transfer coding is not chunked has no reliable
+    // length; answer 400 and close.
+    return Reject(400, "Transfer-Encoding other than a final chunked");
+  }
   if (parser_.flags & F_CHUNKED) {
     ex_.request_framing = BodyFraming::kChunked;
   } else if (parser_.flags & F_CONTENT_LENGTH) {
@@ -581,7 +599,7 @@ int ClientConnection::OnResponseHeadersComplete(llhttp_t* p) {
     // final response follows on the same connection.
     head->Clear();
     ex_.reason_length = 0;
-    return 0;
+    return 1;
   }
   if (status == 101 && !ex_.upgrade) return -1;  // a switch nobody asked for
 
@@ -618,7 +636,8 @@ int ClientConnection::OnResponseHeadersComplete(llhttp_t* p) {
   ex_.status = status;
   ex_.response_started = true;
   if (status == 101) StartTunnel();
-  return 0;
+  // llhttp sizes a 304's body by its Content-Length like any other; tell it there is none.
+  return no_body && status != 101 ? 1 : 0;
 }
 
 void ClientConnection::OnResponseBody(Block* block, const char* at, std::size_t length) {

@@ -46,6 +46,8 @@ class ClientConnection final : public OutputQueue::Listener {
   void OnResponseBody(Block* block, const char* at, std::size_t length);
   // Returns true when the upstream connection may be reused.
   void OnResponseComplete(bool upstream_reusable);
+  // A read's worth of response bytes is queued: write them out (with back-pressure).
+  void OnResponseBytesQueued() { FlushClient(); }
   void OnTunnelBytes(Block* block, const char* at, std::size_t length);
   void OnUpstreamEof();
 
@@ -128,7 +130,8 @@ class ClientConnection final : public OutputQueue::Listener {
   Block* held_block_ = nullptr;
   const char* held_data_ = nullptr;
   std::size_t held_length_ = 0;
-  Block* current_block_ = nullptr;  // the block being parsed, for zero-copy body pieces
+  Block* current_block_ = nullptr;      // the block being parsed, for zero-copy body pieces
+  const char* current_data_ = nullptr;  // start of the bytes being parsed
 
   int pending_status_ = 0;  // set by a callback that rejects the request
   const char* pending_detail_ = nullptr;

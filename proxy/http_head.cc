@@ -107,8 +107,6 @@ RequestHeadScan ScanRequestHead(const HeadBuffer& head) {
       ForEachToken(value, [&](std::string_view token) {
         if (EqualsIgnoreCase(token, "upgrade")) connection_upgrade = true;
       });
-    } else if (EqualsIgnoreCase(name, "x-forwarded-for")) {
-      scan.forwarded_for = value;
     }
   }
   if (connection_upgrade) scan.upgrade = upgrade;
@@ -125,9 +123,13 @@ void SerializeRequestHead(HeadBuffer* head, const RequestRewrite& rw) {
                         rw.client_address.empty() ? std::string_view() : "x-forwarded-for",
                         rw.forwarded_proto.empty() ? std::string_view() : "x-forwarded-proto"});
   if (!rw.client_address.empty()) {
-    const RequestHeadScan scan = ScanRequestHead(*head);
+    // Several incoming X-Forwarded-For fields form one list, in order (RFC 9110 §5.3).
     out.append("X-Forwarded-For: ");
-    if (!scan.forwarded_for.empty()) out.append(scan.forwarded_for).append(", ");
+    for (const HeaderField& f : head->fields) {
+      if (!EqualsIgnoreCase(head->Name(f), "x-forwarded-for")) continue;
+      const std::string_view value = TrimOws(head->Value(f));
+      if (!value.empty()) out.append(value).append(", ");
+    }
     out.append(rw.client_address).append("\r\n");
   }
   if (!rw.forwarded_proto.empty()) AppendField(&out, "X-Forwarded-Proto", rw.forwarded_proto);

@@ -49,10 +49,9 @@ enum class BodyFraming : uint8_t { kNone, kContentLength, kChunked, kUntilClose 
 struct RequestHeadScan {
   int host_count = 0;
   std::string_view host;
-  bool expect_continue = false;    // "Expect: 100-continue"
-  bool expect_other = false;       // any other expectation: 417 (RFC 9110 §10.1.1)
-  std::string_view upgrade;        // Upgrade value when Connection lists "upgrade"
-  std::string_view forwarded_for;  // an incoming X-Forwarded-For, to append to
+  bool expect_continue = false;  // "Expect: 100-continue"
+  bool expect_other = false;     // any other expectation: 417 (RFC 9110 §10.1.1)
+  std::string_view upgrade;      // Upgrade value when Connection lists "upgrade"
 };
 RequestHeadScan ScanRequestHead(const HeadBuffer& head);
 

@@ -57,6 +57,13 @@ bool Server::Start(const Config& config, std::string* error) {
   if (ParseLogLevel(config.log.level, &level)) SetLogLevel(level);
   // A peer that goes away must surface as EPIPE on write, not kill the process.
   signal(SIGPIPE, SIG_IGN);
+  // Handlers go in before the port is open: a SIGTERM that arrives as soon as the port
+  // accepts must drain, not kill.
+  uv_signal_start(&sigterm_, &UvCallback<&Server::OnSignal>::Call, SIGTERM);
+  uv_signal_start(&sigint_, &UvCallback<&Server::OnSignal>::Call, SIGINT);
+  if (!config_path_.empty()) {
+    uv_signal_start(&sighup_, &UvCallback<&Server::OnSignal>::Call, SIGHUP);
+  }
 
   // Bind every worker's socket before starting any, so a port conflict fails cleanly. With
   // port 0 the first bind picks the port and the others share it.
@@ -77,10 +84,6 @@ bool Server::Start(const Config& config, std::string* error) {
   }
   for (auto& worker : workers_) worker->Start();
 
-  uv_signal_start(&sigterm_, &UvCallback<&Server::OnSignal>::Call, SIGTERM);
-  uv_signal_start(&sigint_, &UvCallback<&Server::OnSignal>::Call, SIGINT);
-  if (!config_path_.empty())
-    uv_signal_start(&sighup_, &UvCallback<&Server::OnSignal>::Call, SIGHUP);
   Log(LogLevel::kInfo, "cutover: listening on %s:%u (%zu workers)", config.listener.host.c_str(),
       port_, workers_.size());
   return true;

@@ -96,6 +96,7 @@ void UpstreamConnection::Attach(ClientConnection* client, bool head_request) {
   response_bytes_ = 0;
   response_done_ = false;
   reusable_ = false;
+  response_timer_pending_ = false;
   ++endpoint_->in_flight;
   if (state_ == State::kIdle) {
     reused_ = true;
@@ -117,6 +118,7 @@ void UpstreamConnection::OnConnect(int status) {
   }
   state_ = State::kActive;
   ResumeReading();
+  if (response_timer_pending_) ArmResponseTimer();
   if (client_) client_->OnUpstreamConnected();
 }
 
@@ -154,6 +156,10 @@ void UpstreamConnection::ResumeReading() {
 }
 
 void UpstreamConnection::ArmResponseTimer() {
+  if (state_ == State::kConnecting) {
+    response_timer_pending_ = true;  // armed once connected; the connect timer runs now
+    return;
+  }
   if (state_ != State::kActive) return;
   uv_timer_start(&timer_, &UvCallback<&UpstreamConnection::OnTimer>::Call,
                  static_cast<uint64_t>(worker_->config().timeouts.upstream_response.count()), 0);
@@ -208,7 +214,11 @@ void UpstreamConnection::ReadResponse(Block* block, const char* data, std::size_
   current_block_ = block;
   const llhttp_errno_t rc = llhttp_execute(&parser_, data, length);
   current_block_ = nullptr;
-  if (rc == HPE_OK || state_ == State::kClosing) return;
+  if (state_ == State::kClosing) return;
+  if (rc == HPE_OK) {
+    client_->OnResponseBytesQueued();  // one write to the client per read from the backend
+    return;
+  }
   if (rc == HPE_PAUSED && response_done_) {
     // Response complete (we paused in on_message_complete). Extra bytes after a complete
     // response mean the backend broke framing; the connection is not reused.
@@ -220,8 +230,10 @@ void UpstreamConnection::ReadResponse(Block* block, const char* data, std::size_
   if (rc == HPE_PAUSED_UPGRADE) {
     // A 101 response: what follows belongs to the tunnel.
     const char* rest = llhttp_get_error_pos(&parser_);
-    if (client_ && rest && rest < data + length) {
+    if (rest && rest < data + length) {
       client_->OnTunnelBytes(block, rest, static_cast<std::size_t>(data + length - rest));
+    } else {
+      client_->OnResponseBytesQueued();
     }
     return;
   }

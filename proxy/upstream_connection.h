@@ -102,8 +102,9 @@ class UpstreamConnection final : public OutputQueue::Listener {
   bool reused_ = false;
   bool reading_ = false;
   bool head_request_ = false;
-  bool response_done_ = false;  // on_message_complete ran for the final response
-  bool reusable_ = false;       // ...and the backend allows another request
+  bool response_done_ = false;           // on_message_complete ran for the final response
+  bool reusable_ = false;                // ...and the backend allows another request
+  bool response_timer_pending_ = false;  // asked for while still connecting
 
   friend class Worker;
 };
