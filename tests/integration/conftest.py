@@ -12,8 +12,6 @@ fails the test, and a failing test shows the proxy's stderr and stdout.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from proxy_process import CutoverProcess, binary_path
@@ -93,8 +91,3 @@ def cutover(request, backends, tmp_path):
 def proxy(cutover) -> CutoverProcess:
     """The default deployment: blue and green identifying backends, weights 100/0."""
     return cutover()
-
-
-@pytest.fixture
-def workdir(tmp_path) -> Path:
-    return tmp_path

@@ -80,6 +80,7 @@ class Response:
     content_length: Optional[int] = None
     chunk_size: int = 0  # with framing "chunked" and bytes body: split into this size
     delay: float = 0.0  # seconds before anything is sent
+    hold: Optional[threading.Event] = None  # nothing is sent before the test sets it
     close: bool = False  # close the connection after sending
     truncate_body_at: Optional[int] = None  # send only this many body bytes, then close
     trailers: list = field(default_factory=list)
@@ -471,6 +472,9 @@ class RecordingBackend:
     def _send_response(self, sock, req: Request, r: Response) -> bool:
         if r.delay and self._stop.wait(r.delay):
             return False
+        while r.hold is not None and not r.hold.wait(0.05):
+            if self._stop.is_set():
+                return False
         bodyless = req.method == "HEAD" or r.status in (204, 304) or 100 <= r.status < 200
         pieces = self._body_pieces(r)
         headers = list(r.headers)

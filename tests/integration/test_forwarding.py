@@ -117,3 +117,11 @@ def test_pipelined_requests_with_slow_first_response_keep_order(proxy):
     conn.send(build_request("GET", "/slow") + build_request("GET", "/fast"))
     assert conn.read_response().body == b"/slow"
     assert conn.read_response().body == b"/fast"
+
+
+def test_hundred_pipelined_requests_in_one_write(proxy):
+    conn = proxy.connect()
+    conn.send(b"".join(build_request("GET", f"/p{i}") for i in range(100)))
+    bodies = [conn.read_response().body for _ in range(100)]
+    assert bodies == [f"blue GET /p{i}\n".encode() for i in range(100)]
+    assert [r.target for r in proxy.blue.wait_requests(100)] == [f"/p{i}" for i in range(100)]

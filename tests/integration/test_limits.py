@@ -1,8 +1,10 @@
 """Request limits: URI, header bytes, header count, body bytes (DESIGN section 7)."""
 
+import time
+
 import pytest
 
-from http_client import build_request, chunked
+from http_client import ConnectionClosed, build_request, chunked
 
 LIMITS = {"uri_bytes": 200, "header_bytes": 2048, "header_count": 10, "body_bytes": 1000}
 
@@ -67,3 +69,41 @@ def test_chunked_body_over_limit_is_not_forwarded_whole(limited):
     assert closed, f"connection left open after an oversize body: {data[:200]!r}"
     assert data.startswith(b"HTTP/1.1 413") or data == b"", data[:200]
     assert not any(r.body_len > LIMITS["body_bytes"] for r in limited.blue.requests)
+
+
+def test_connection_limit_per_worker(cutover):
+    px = cutover(limits={"connections": 2})
+    first = px.connect()
+    assert first.get("/1").status == 200
+    # The fixture's readiness probe may still count until the proxy has seen it close.
+    second = _connect_served(px, "/2")
+    assert second is not None, "a second connection was never served with a limit of 2"
+    third = px.connect()  # the kernel accepts; the proxy must shed it
+    try:
+        third.send(build_request("GET", "/3"))
+        data, closed = third.read_until_close(5)
+    except (ConnectionError, OSError):
+        data, closed = b"", True
+    assert closed, f"a connection over the limit was kept: {data[:200]!r}"
+    assert data == b"" or data.startswith(b"HTTP/1.1 503"), data[:200]
+    assert "/3" not in [r.target for r in px.blue.requests]
+    # Below the limit again, new connections are served.
+    first.close()
+    assert _connect_served(px, "/4") is not None, "no connection served after one closed"
+    assert second.get("/5").status == 200
+
+
+def _connect_served(px, target, timeout=3.0):
+    """A new connection on which a GET was answered 200, retried while the proxy sheds
+    connections (it may not have processed a close yet); None if none within timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn = px.connect()
+        try:
+            if conn.get(target, timeout=2).status == 200:
+                return conn
+        except (ConnectionClosed, ConnectionError):
+            pass
+        conn.close()
+        time.sleep(0.02)  # poll interval
+    return None

@@ -2,6 +2,7 @@
 
 import signal
 import socket
+import threading
 import time
 
 from recording_backend import NO_REPLY, Response
@@ -78,23 +79,27 @@ def test_sigterm_lets_in_flight_request_finish_then_exits_0(cutover):
 
 
 def test_sigterm_refuses_new_connections_while_draining(cutover):
-    px = cutover(timeouts={"drain": "5s"})
-    px.blue.handler = lambda req: Response(200, body=b"finished", delay=1.5)
+    px = cutover(timeouts={"drain": "10s"})
+    release = threading.Event()  # the response is held until new connections are refused
+    px.blue.handler = lambda req: Response(200, body=b"finished", hold=release)
     conn = px.connect()
     conn.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
     px.blue.wait_requests(1)
     px.signal(signal.SIGTERM)
     refused = False
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", px.port), timeout=0.5).close()
-        except ConnectionRefusedError:
-            refused = True
-            break
-        time.sleep(0.02)  # poll interval
-    assert refused, "listener still accepting 1s after SIGTERM"
-    assert px.alive(), "exited before the in-flight request finished"
+    deadline = time.monotonic() + 5
+    try:
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", px.port), timeout=0.5).close()
+            except ConnectionRefusedError:
+                refused = True
+                break
+            time.sleep(0.02)  # poll interval
+        assert refused, "listener still accepting 5s after SIGTERM"
+        assert px.alive(), "exited before the in-flight request finished"
+    finally:
+        release.set()
     resp = conn.read_response(timeout=5)
     assert resp.status == 200 and resp.body == b"finished"
     assert px.wait_exit(10) == 0

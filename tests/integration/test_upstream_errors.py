@@ -69,3 +69,32 @@ def test_backend_garbage_then_good_backend_behaviour_recovers(proxy):
     proxy.blue.handler = lambda req: Response(200, body=b"fine again")
     resp = proxy.get("/good", timeout=5)
     assert resp.status == 200 and resp.body == b"fine again"
+
+
+def test_interim_103_then_final_response(proxy):
+    proxy.blue.handler = lambda req: (b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n"
+                                      b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    conn = proxy.connect()
+    conn.send(b"GET /hints HTTP/1.1\r\nHost: x\r\n\r\n")
+    resp = conn.read_response(timeout=5)
+    for _ in range(3):  # the proxy may relay the 1xx (RFC 9110 15.2) or drop it
+        if resp.status >= 200:
+            break
+        assert resp.status == 103 and resp.body == b""
+        resp = conn.read_response(timeout=5)
+    assert resp.status == 200 and resp.body == b"ok"
+    proxy.blue.handler = lambda req: Response(200, body=b"next")
+    assert conn.get("/next").body == b"next"
+
+
+def test_response_with_content_length_and_chunked_is_not_relayed_ambiguously(proxy):
+    """A response framed both ways (RFC 9112 6.1): either a 502, or chunked wins and the
+    Content-Length does not reach the client."""
+    proxy.blue.handler = lambda req: (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                                      b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+    resp = proxy.get("/both", timeout=5)
+    if resp.status == 502:
+        return
+    assert resp.status == 200
+    assert not (resp.has("Content-Length") and resp.has("Transfer-Encoding")), resp.headers
+    assert resp.body == b"abc"
