@@ -69,12 +69,11 @@ const llhttp_settings_t ClientConnection::kSettings = {
 };
 
 ClientConnection::ClientConnection(Worker* worker, uint64_t id)
-    : worker_(worker), id_(id), out_(this) {
+    : worker_(worker), id_(id), out_(this, &worker->output_storage()) {
   uv_tcp_init(worker->loop(), &tcp_);
   tcp_.data = this;
   uv_timer_init(worker->loop(), &timer_);
   timer_.data = this;
-  shutdown_req_.data = this;
   open_handles_ = 2;
   llhttp_init(&parser_, HTTP_REQUEST, &kSettings);
   parser_.data = this;
@@ -129,16 +128,17 @@ void ClientConnection::CloseGracefully() {
   // error response before the client reads it. Half-close, drain briefly, then close.
   if (closing_ || lingering_) return;
   lingering_ = true;
-  if (uv_shutdown(&shutdown_req_, stream(), &UvCallback<&ClientConnection::OnShutdown>::Call) !=
-      0) {
+  // Rare path, so the request is allocated here rather than carried by every connection;
+  // it frees itself in its callback (which libuv also runs, cancelled, if we close first).
+  auto* request = new uv_shutdown_t;
+  if (uv_shutdown(request, stream(), [](uv_shutdown_t* done, int) { delete done; }) != 0) {
+    delete request;
     Close();
     return;
   }
   ArmTimer(Timer::kLinger);
   StartReading();
 }
-
-void ClientConnection::OnShutdown(int) {}
 
 void ClientConnection::ArmTimer(Timer kind) {
   timer_kind_ = kind;
@@ -790,6 +790,7 @@ void ClientConnection::FinishExchange() {
     ex_.upstream = nullptr;
   }
   ReleaseExchangeBuffers();
+  out_.ReleaseIfIdle();
   ex_ = Exchange{};
   if (!keep) {
     if (close_when_written_ || held_block_ != nullptr || reading_) {

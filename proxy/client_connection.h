@@ -74,7 +74,6 @@ class ClientConnection final : public OutputQueue::Listener {
   void OnRead(ssize_t nread, const uv_buf_t* buf);
   void OnTimer();
   void OnClosed();
-  void OnShutdown(int status);
 
   void ProcessInput(Block* block, const char* data, std::size_t length);
   void HoldInput(Block* block, const char* data, std::size_t length);
@@ -121,7 +120,6 @@ class ClientConnection final : public OutputQueue::Listener {
   uint64_t id_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
-  uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
   OutputQueue out_;
   Exchange ex_;

@@ -15,16 +15,45 @@ uv_buf_t Buf(const char* data, std::size_t length) {
 
 }  // namespace
 
-OutputQueue::OutputQueue(Listener* listener) : listener_(listener) {
-  write_req_.data = this;
-  pending_.reserve(8);
-  pending_blocks_.reserve(4);
-  writing_blocks_.reserve(4);
+OutputStorage* OutputStoragePool::Acquire() {
+  if (free_.empty()) {
+    auto* storage = new OutputStorage();
+    storage->pending.reserve(8);
+    storage->pending_blocks.reserve(4);
+    storage->writing_blocks.reserve(4);
+    return storage;
+  }
+  OutputStorage* storage = free_.back().release();
+  free_.pop_back();
+  return storage;
 }
 
+void OutputStoragePool::Release(OutputStorage* storage) {
+  storage->pending.clear();
+  // A burst of tiny chunks can grow the iovec list; do not keep that forever.
+  if (storage->pending.capacity() > 1024 || free_.size() >= 4096) {
+    delete storage;
+    return;
+  }
+  free_.emplace_back(storage);
+}
+
+OutputQueue::OutputQueue(Listener* listener, OutputStoragePool* pool)
+    : listener_(listener), pool_(pool) {}
+
 OutputQueue::~OutputQueue() {
-  ReleaseAll(&pending_blocks_);
-  ReleaseAll(&writing_blocks_);
+  if (storage_ == nullptr) return;
+  ReleaseAll(&storage_->pending_blocks);
+  ReleaseAll(&storage_->writing_blocks);
+  pool_->Release(storage_);
+}
+
+OutputStorage& OutputQueue::Storage() {
+  if (storage_ == nullptr) {
+    storage_ = pool_->Acquire();
+    storage_->write_req.data = this;
+  }
+  return *storage_;
 }
 
 void OutputQueue::ReleaseAll(std::vector<Block*>* blocks) {
@@ -32,91 +61,104 @@ void OutputQueue::ReleaseAll(std::vector<Block*>* blocks) {
   blocks->clear();
 }
 
+void OutputQueue::ReleaseIfIdle() {
+  if (storage_ == nullptr || !idle()) return;
+  pool_->Release(storage_);
+  storage_ = nullptr;
+  open_chunk_index_ = -1;
+}
+
+void OutputQueue::RefBlock(Block* block) {
+  auto& blocks = Storage().pending_blocks;
+  if (blocks.empty() || blocks.back() != block) {
+    BufferPool::Ref(block);
+    blocks.push_back(block);
+  }
+}
+
 void OutputQueue::AppendUnowned(std::string_view data) {
   if (data.empty()) return;
   CloseChunk();
-  pending_.push_back(Buf(data.data(), data.size()));
+  Storage().pending.push_back(Buf(data.data(), data.size()));
 }
 
 void OutputQueue::AppendBlock(Block* block, const char* at, std::size_t length) {
   if (length == 0) return;
   CloseChunk();
-  if (pending_blocks_.empty() || pending_blocks_.back() != block) {
-    BufferPool::Ref(block);
-    pending_blocks_.push_back(block);
-  }
-  pending_.push_back(Buf(at, length));
+  RefBlock(block);
+  storage_->pending.push_back(Buf(at, length));
 }
 
 void OutputQueue::AppendChunkedBlock(Block* block, const char* at, std::size_t length) {
   if (length == 0) return;  // a zero-length chunk would end the body
+  OutputStorage& storage = Storage();
   if (open_chunk_index_ < 0) {
-    open_chunk_index_ = static_cast<std::ptrdiff_t>(pending_.size());
+    open_chunk_index_ = static_cast<std::ptrdiff_t>(storage.pending.size());
     open_chunk_length_ = 0;
-    pending_.push_back(Buf(nullptr, 0));  // header, filled in by CloseChunk()
+    storage.pending.push_back(Buf(nullptr, 0));  // header, filled in by CloseChunk()
   }
-  if (pending_blocks_.empty() || pending_blocks_.back() != block) {
-    BufferPool::Ref(block);
-    pending_blocks_.push_back(block);
-  }
-  pending_.push_back(Buf(at, length));
+  RefBlock(block);
+  storage.pending.push_back(Buf(at, length));
   open_chunk_length_ += length;
 }
 
 void OutputQueue::CloseChunk() {
   if (open_chunk_index_ < 0) return;
-  auto& header = chunk_headers_[next_chunk_header_];
-  next_chunk_header_ = (next_chunk_header_ + 1) % chunk_headers_.size();
+  OutputStorage& storage = *storage_;
+  auto& header = storage.chunk_headers[storage.next_chunk_header];
+  storage.next_chunk_header = (storage.next_chunk_header + 1) % storage.chunk_headers.size();
   const int n = std::snprintf(header.data(), header.size(), "%zx\r\n", open_chunk_length_);
-  pending_[static_cast<std::size_t>(open_chunk_index_)] =
+  storage.pending[static_cast<std::size_t>(open_chunk_index_)] =
       Buf(header.data(), static_cast<std::size_t>(n));
-  pending_.push_back(Buf(kCrlf.data(), kCrlf.size()));
+  storage.pending.push_back(Buf(kCrlf.data(), kCrlf.size()));
   open_chunk_index_ = -1;
 }
 
 int OutputQueue::Flush(uv_stream_t* stream) {
   CloseChunk();
-  if (writing_ || pending_.empty()) return 0;
+  if (writing_ || !has_pending()) return 0;
+  auto& pending = storage_->pending;
   std::size_t total = 0;
-  for (const uv_buf_t& buf : pending_) total += buf.len;
+  for (const uv_buf_t& buf : pending) total += buf.len;
 
-  int written = uv_try_write(stream, pending_.data(), static_cast<unsigned>(pending_.size()));
+  int written = uv_try_write(stream, pending.data(), static_cast<unsigned>(pending.size()));
   if (written == UV_EAGAIN || written == UV_ENOSYS) written = 0;
   if (written < 0) return written;
   bytes_written_ += static_cast<std::size_t>(written);
   if (static_cast<std::size_t>(written) == total) {
-    pending_.clear();
-    ReleaseAll(&pending_blocks_);
+    pending.clear();
+    ReleaseAll(&storage_->pending_blocks);
     return 0;
   }
 
   // Skip what the kernel took; uv_write copies the iovec array, not the bytes.
   std::size_t skip = static_cast<std::size_t>(written);
   std::size_t first = 0;
-  while (skip >= pending_[first].len) skip -= pending_[first++].len;
-  pending_[first].base += skip;
-  pending_[first].len -= skip;
-  const int rc = uv_write(&write_req_, stream, pending_.data() + first,
-                          static_cast<unsigned>(pending_.size() - first),
+  while (skip >= pending[first].len) skip -= pending[first++].len;
+  pending[first].base += skip;
+  pending[first].len -= skip;
+  const int rc = uv_write(&storage_->write_req, stream, pending.data() + first,
+                          static_cast<unsigned>(pending.size() - first),
                           &UvCallback<&OutputQueue::OnWrite>::Call);
   if (rc < 0) return rc;
   bytes_written_ += total - static_cast<std::size_t>(written);
   writing_ = true;
-  pending_.clear();
-  writing_blocks_.swap(pending_blocks_);
+  pending.clear();
+  storage_->writing_blocks.swap(storage_->pending_blocks);
   return 0;
 }
 
 void OutputQueue::OnWrite(int status) {
   writing_ = false;
-  ReleaseAll(&writing_blocks_);
+  ReleaseAll(&storage_->writing_blocks);
   listener_->OnQueueWritten(this, status);
 }
 
 void OutputQueue::DiscardPending() {
-  pending_.clear();
   open_chunk_index_ = -1;
-  ReleaseAll(&pending_blocks_);
+  if (storage_ == nullptr) return;
+  storage_->pending.clear();
+  ReleaseAll(&storage_->pending_blocks);
 }
 
 }  // namespace cutover::proxy

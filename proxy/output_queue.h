@@ -5,8 +5,9 @@
 // handed to uv_write, and at most one uv_write is in flight.
 //
 // Ownership: embedded in the connection that owns the stream; used only on its worker's
-// thread. The uv_write_t lives here, so the owner must not be freed while writing() is true
-// (connections close their stream first; libuv then cancels the write and calls back).
+// thread. The uv_write_t lives in the queue's storage, so the owner must not be freed while
+// writing() is true (connections close their stream first; libuv then cancels the write and
+// calls back).
 #pragma once
 
 #include <uv.h>
@@ -14,12 +15,41 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
 #include "proxy/buffer_pool.h"
 
 namespace cutover::proxy {
+
+// What a queue needs only while it has bytes to write: the iovecs, the blocks they point
+// into, the write request and the chunk-size lines. Pooled per worker, so an idle
+// connection holds none of it (DESIGN §8: idle connections hold no buffers).
+struct OutputStorage {
+  std::vector<uv_buf_t> pending;
+  std::vector<Block*> pending_blocks;
+  std::vector<Block*> writing_blocks;
+  uv_write_t write_req;
+  // Chunk-size lines live in a small ring: one chunk at most is pending and one in flight,
+  // because a connection stops reading its source while its sink is writing.
+  std::array<std::array<char, 20>, 4> chunk_headers{};
+  std::size_t next_chunk_header = 0;
+};
+
+// Free OutputStorage objects of one worker. Worker thread only.
+class OutputStoragePool {
+ public:
+  OutputStoragePool() = default;
+  OutputStoragePool(const OutputStoragePool&) = delete;
+  OutputStoragePool& operator=(const OutputStoragePool&) = delete;
+
+  OutputStorage* Acquire();
+  void Release(OutputStorage* storage);
+
+ private:
+  std::vector<std::unique_ptr<OutputStorage>> free_;
+};
 
 class OutputQueue {
  public:
@@ -32,7 +62,7 @@ class OutputQueue {
     ~Listener() = default;
   };
 
-  explicit OutputQueue(Listener* listener);
+  OutputQueue(Listener* listener, OutputStoragePool* pool);
   OutputQueue(const OutputQueue&) = delete;
   OutputQueue& operator=(const OutputQueue&) = delete;
   ~OutputQueue();
@@ -51,31 +81,27 @@ class OutputQueue {
   int Flush(uv_stream_t* stream);
 
   bool writing() const { return writing_; }
-  bool has_pending() const { return !pending_.empty(); }
-  bool idle() const { return !writing_ && pending_.empty(); }
+  bool has_pending() const { return storage_ != nullptr && !storage_->pending.empty(); }
+  bool idle() const { return !writing_ && !has_pending(); }
   uint64_t bytes_written() const { return bytes_written_; }
   // Drops everything not yet handed to the kernel (the connection is closing).
   void DiscardPending();
+  // Gives the storage back to the pool if nothing is queued or in flight.
+  void ReleaseIfIdle();
 
  private:
+  OutputStorage& Storage();
+  void RefBlock(Block* block);
   void OnWrite(int status);
   static void ReleaseAll(std::vector<Block*>* blocks);
 
   Listener* listener_;
-  uv_write_t write_req_;
-  bool writing_ = false;
-  std::vector<uv_buf_t> pending_;
-  std::vector<Block*> pending_blocks_;
-  std::vector<Block*> writing_blocks_;
+  OutputStoragePool* pool_;
+  OutputStorage* storage_ = nullptr;
   uint64_t bytes_written_ = 0;
-
-  // Chunk framing: the header iovec of the open chunk is a placeholder filled in when the
-  // chunk closes. Headers live in a small ring: one chunk at most is pending and one in
-  // flight, because a connection stops reading its source while its sink is writing.
-  std::ptrdiff_t open_chunk_index_ = -1;
+  std::ptrdiff_t open_chunk_index_ = -1;  // header iovec of the open chunk, filled on close
   std::size_t open_chunk_length_ = 0;
-  std::array<std::array<char, 20>, 4> chunk_headers_{};
-  std::size_t next_chunk_header_ = 0;
+  bool writing_ = false;
 };
 
 }  // namespace cutover::proxy

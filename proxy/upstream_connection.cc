@@ -61,7 +61,7 @@ const llhttp_settings_t UpstreamConnection::kSettings = {
 };
 
 UpstreamConnection::UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoint)
-    : worker_(worker), endpoint_(endpoint), out_(this) {
+    : worker_(worker), endpoint_(endpoint), out_(this, &worker->output_storage()) {
   uv_tcp_init(worker->loop(), &tcp_);
   tcp_.data = this;
   uv_timer_init(worker->loop(), &timer_);
@@ -278,6 +278,7 @@ void UpstreamConnection::Release(bool reusable) {
     return;
   }
   state_ = State::kIdle;
+  out_.ReleaseIfIdle();
   // Keep reading while idle: the backend closing the connection must be noticed now, not
   // when the next request is written into a dead socket.
   ResumeReading();

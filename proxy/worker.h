@@ -24,6 +24,7 @@
 #include "proxy/access_log.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/http_head.h"
+#include "proxy/output_queue.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_endpoint.h"
 
@@ -56,6 +57,7 @@ class Worker {
   const Snapshot& snapshot() const { return *snapshot_; }
   const Config& config() const { return snapshot_->config; }
   BufferPool& blocks() { return blocks_; }
+  OutputStoragePool& output_storage() { return output_storage_; }
   HeadBuffer* AcquireHead();
   void ReleaseHead(HeadBuffer* head);
   uint64_t NextRandom();
@@ -100,6 +102,7 @@ class Worker {
   std::vector<std::vector<UpstreamEndpoint*>> pool_endpoints_;
   std::vector<uint32_t> round_robin_;
   BufferPool blocks_;
+  OutputStoragePool output_storage_;
   std::vector<std::unique_ptr<HeadBuffer>> heads_;  // free head buffers
   uint64_t random_state_;
   uint64_t next_connection_id_ = 1;

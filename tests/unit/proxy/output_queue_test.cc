@@ -49,12 +49,13 @@ class OutputQueueTest : public ::testing::Test, public OutputQueue::Listener {
   uv_loop_t loop_;
   uv_pipe_t pipe_;
   BufferPool pool_;
+  OutputStoragePool storage_;
   int written_calls_ = 0;
   int last_status_ = 1;
 };
 
 TEST_F(OutputQueueTest, BatchesUnownedAndBlockBytesInOneWrite) {
-  OutputQueue queue(this);
+  OutputQueue queue(this, &storage_);
   Block* block = pool_.Acquire();
   std::memcpy(block->data, "hello", 5);
   queue.AppendUnowned("HEAD\r\n");
@@ -65,10 +66,14 @@ TEST_F(OutputQueueTest, BatchesUnownedAndBlockBytesInOneWrite) {
   EXPECT_TRUE(queue.idle());
   EXPECT_EQ(ReadAvailable(11), "HEAD\r\nhello");
   EXPECT_EQ(queue.bytes_written(), 11u);
+  queue.ReleaseIfIdle();  // storage back to the pool; the queue stays usable
+  queue.AppendUnowned("again");
+  ASSERT_EQ(queue.Flush(stream()), 0);
+  EXPECT_EQ(ReadAvailable(5), "again");
 }
 
 TEST_F(OutputQueueTest, ChunkedPiecesShareOneChunk) {
-  OutputQueue queue(this);
+  OutputQueue queue(this, &storage_);
   Block* block = pool_.Acquire();
   std::memcpy(block->data, "abcdefghijklmnopq", 17);
   queue.AppendChunkedBlock(block, block->data, 10);
@@ -81,7 +86,7 @@ TEST_F(OutputQueueTest, ChunkedPiecesShareOneChunk) {
 }
 
 TEST_F(OutputQueueTest, PartialWriteKeepsBlocksUntilWriteCompletes) {
-  OutputQueue queue(this);
+  OutputQueue queue(this, &storage_);
   // Far more than a socketpair buffer takes at once, so uv_write must finish the job.
   std::string big(4 * 1024 * 1024, 'x');
   Block* block = pool_.Acquire();
