@@ -224,6 +224,11 @@ void ClientConnection::OnRead(ssize_t nread, const uv_buf_t* buf) {
         ex_.upstream->out().AppendBlock(block, buf->base, length);
         FlushUpstream();
       }
+    } else if (ex_.request != nullptr && ex_.request_complete) {
+      // The next pipelined request arrived while this one waits for its response: park it
+      // (and stop reading, so at most one block waits) until the response is written.
+      StopReading();
+      HoldInput(block, buf->base, length);
     } else {
       ProcessInput(block, buf->base, length);
     }
@@ -258,7 +263,14 @@ void ClientConnection::ProcessInput(Block* block, const char* data, std::size_t 
   switch (rc) {
     case HPE_OK:
       break;
-    case HPE_PAUSED:          // a request is complete: pipelined bytes wait their turn
+    case HPE_PAUSED:  // a request is complete: pipelined bytes wait their turn
+      // Keep reading otherwise: stopping and restarting the read for every request would
+      // cost two epoll_ctl calls each time, and a client close is noticed early.
+      if (rest > 0) {
+        StopReading();
+        HoldInput(block, stop, rest);
+      }
+      break;
     case HPE_PAUSED_UPGRADE:  // an upgrade request: what follows belongs to the tunnel
       StopReading();
       if (rest > 0) HoldInput(block, stop, rest);
