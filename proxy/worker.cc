@@ -160,14 +160,15 @@ void Worker::OnConnection(int status) {
     return;
   }
   auto* client = new ClientConnection(this, next_connection_id_++);
-  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), client->stream()) != 0) {
-    client->Close();
-    return;
-  }
+  // Listed before anything can close it: Close() unlists it again.
   client->next = clients_;
   if (clients_) clients_->prev = client;
   clients_ = client;
   ++client_count_;
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), client->stream()) != 0) {
+    client->Close();
+    return;
+  }
   const uint32_t limit = config().limits.connections;
   if (limit != 0 && client_count_ > limit) {
     Log(LogLevel::kWarn, "worker %u: connection limit %u reached, closing new connection", index_,
