@@ -8,14 +8,17 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <toml++/toml.h>
 
@@ -27,6 +30,15 @@ namespace {
 constexpr int64_t kMaxWorkers = 256;
 constexpr uint32_t kFullWeight = 10'000;  // basis points, 100 %
 constexpr std::size_t kMaxPoolName = 64;
+constexpr std::size_t kMaxRuleName = 64;
+constexpr int64_t kMaxEndpointWeight = 1'000;
+constexpr int64_t kMaxConsecutiveFailures = 1'000;
+constexpr int64_t kMaxHealthThreshold = 100;
+constexpr std::size_t kMinPinKeyBytes = 16;  // HMAC-SHA256 key; shorter keys are guessable
+constexpr int64_t kMillisPerDay = 86'400'000;
+// Browsers cap cookie lifetimes at 400 days (RFC 6265bis); a longer Max-Age would be shortened
+// silently.
+constexpr int64_t kMaxCookieAgeDays = 400;
 
 std::string_view TypeName(toml::node_type type) {
   switch (type) {
@@ -109,6 +121,123 @@ std::string FormatDouble(double value) {
   std::array<char, 32> buf{};
   const auto result = std::to_chars(buf.data(), buf.data() + buf.size(), value);
   return std::string(buf.data(), result.ptr);
+}
+
+// 300000 -> "5m", 1500 -> "1500ms": the largest unit that divides exactly, as a config would say.
+std::string FormatMillis(int64_t millis) {
+  for (const auto& [per_unit, unit] :
+       {std::pair<int64_t, std::string_view>{3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}}) {
+    if (millis != 0 && millis % per_unit == 0)
+      return std::to_string(millis / per_unit) + std::string(unit);
+  }
+  return std::to_string(millis) + "ms";
+}
+
+// Which units a duration key accepts. Cookie lifetimes are naturally written in days; the
+// timeouts are not, and there ParseDuration's narrower syntax keeps "1d" an error.
+enum class DurationUnits : uint8_t { kUpToHours, kUpToDays };
+
+// ParseDuration plus "Nd" (N * 24 hours).
+std::optional<Millis> ParseDurationWithDays(std::string_view text) {
+  if (text.size() < 2 || text.back() != 'd') return ParseDuration(text);
+  const std::optional<Millis> hours =
+      ParseDuration(std::string(text.substr(0, text.size() - 1)) + "h");
+  if (!hours || hours->count() > INT64_MAX / 24) return std::nullopt;
+  return *hours * 24;
+}
+
+// RFC 9110 §5.6.2 tchar; header field names (§5.1) and cookie names (RFC 6265 §4.1.1) are tokens.
+bool IsTokenChar(char c) {
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool IsToken(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar);
+}
+
+bool IsValidRuleName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxRuleName) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+// Visible ASCII only: anything else would need percent-encoding in a request target.
+bool IsVisibleAscii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+// Why `text` is not a CIDR ("10.0.0.0/8", "2001:db8::/32") or a bare address, or "" if it is.
+// Host bits beyond the prefix are allowed and ignored, as routing/ip_address.h documents.
+std::string CidrProblem(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  const std::string address(text.substr(0, slash));
+  std::array<unsigned char, sizeof(in6_addr)> bytes{};
+  int max_bits = 32;
+  if (inet_pton(AF_INET, address.c_str(), bytes.data()) != 1) {
+    if (inet_pton(AF_INET6, address.c_str(), bytes.data()) != 1) {
+      return "not a numeric IPv4 or IPv6 address";
+    }
+    max_bits = 128;
+  }
+  if (slash == std::string_view::npos) return "";
+  const std::string_view length = text.substr(slash + 1);
+  int bits = -1;
+  const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), bits);
+  if (length.empty() || length.size() > 3 || ec != std::errc() ||
+      end != length.data() + length.size() || bits < 0 || bits > max_bits) {
+    return "the prefix length must be an integer from 0 to " + std::to_string(max_bits);
+  }
+  return "";
+}
+
+// Why the router would refuse `pattern` as a header regex, or "" if it accepts it. The router
+// owns the dialect and the flags (routing/rule.cc; DESIGN §4 allows a switch to another
+// engine), so it is asked rather than imitated; the loader only adds the line. Its message is
+// not shown whole because it quotes the pattern unescaped; the engine's reason is.
+std::string RegexProblem(const std::string& pattern) {
+  routing::ConditionSpec condition;
+  condition.kind = routing::ConditionSpec::Kind::kHeaderRegex;
+  condition.name = "X";  // the real name is checked on its own
+  condition.values = {pattern};
+  routing::RuleSpec rule;
+  rule.conditions.push_back(std::move(condition));
+  std::string error;
+  if (routing::CompiledRule::Compile(rule, 0, &error) != nullptr) return "";
+  constexpr std::string_view kCause = "does not compile: ";
+  const std::size_t cause = error.find(kCause);
+  if (cause == std::string::npos) return "the router refuses it";
+  return error.substr(cause + kCause.size());
+}
+
+// Seconds since the epoch of 00:00 UTC on `date`.
+int64_t UnixDayStart(const toml::date& date) {
+  const std::chrono::sys_days day{std::chrono::year{date.year} / std::chrono::month{date.month} /
+                                  std::chrono::day{date.day}};
+  return static_cast<int64_t>(day.time_since_epoch().count()) * 86'400;
+}
+
+// Reads `path` into `out`; returns 0 or the errno of the failure (a directory gives EISDIR).
+int ReadWholeFile(const std::string& path, std::string* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  std::array<char, 65536> buf{};
+  int read_errno = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n > 0) {
+      out->append(buf.data(), static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      read_errno = errno;
+      break;
+    }
+  }
+  ::close(fd);
+  return read_errno;
 }
 
 struct HostPort {
@@ -196,6 +325,44 @@ struct PoolOrigin {
   bool endpoints_empty = false;  // an explicitly empty array, the only case worth reporting
 };
 
+// One string of a value written as "a string or an array of strings", with where it was written.
+struct ListItem {
+  std::string value;
+  std::string path;  // the key's path, or path[i] for an array element
+  int line = 0;
+};
+
+// How a key of a rule's `match` table is written, and which conditions it becomes.
+enum class MatchShape : uint8_t {
+  kNamedValues,  // { NAME = "v" | ["v1", "v2"] }: one condition per NAME
+  kNamedRegex,   // { NAME = "regex" }: one condition per NAME
+  kNames,        // "NAME" | ["NAME", ...]: one condition per NAME, without values
+  kValues,       // "v" | ["v1", ...]: one condition
+};
+
+struct MatchKey {
+  std::string_view key;
+  routing::ConditionSpec::Kind kind;
+  MatchShape shape;
+};
+
+using ConditionKind = routing::ConditionSpec::Kind;
+
+// Conditions come out in this order whatever the order in the file; all of them must hold.
+constexpr std::array<MatchKey, 11> kMatchKeys = {{
+    {"header", ConditionKind::kHeaderExact, MatchShape::kNamedValues},
+    {"header_prefix", ConditionKind::kHeaderPrefix, MatchShape::kNamedValues},
+    {"header_present", ConditionKind::kHeaderPresent, MatchShape::kNames},
+    {"header_absent", ConditionKind::kHeaderAbsent, MatchShape::kNames},
+    {"header_regex", ConditionKind::kHeaderRegex, MatchShape::kNamedRegex},
+    {"cookie", ConditionKind::kCookie, MatchShape::kNamedValues},
+    {"query", ConditionKind::kQuery, MatchShape::kNamedValues},
+    {"path_prefix", ConditionKind::kPathPrefix, MatchShape::kValues},
+    {"method", ConditionKind::kMethod, MatchShape::kValues},
+    {"client_cidr", ConditionKind::kClientCidr, MatchShape::kValues},
+    {"affinity_keys", ConditionKind::kAffinityKeys, MatchShape::kValues},
+}};
+
 // One pass over a parsed document. Each Parse* function handles one table; all of them add to
 // the same error list and carry on, so one run reports every problem.
 class Loader {
@@ -210,7 +377,42 @@ class Loader {
   void ParsePool(const toml::key& name, const toml::node& node, routing::RoutingSpec* spec);
   void ParseEndpoints(const toml::node& node, const std::string& path,
                       std::vector<routing::EndpointSpec>* out);
+  std::optional<routing::EndpointSpec> ParseEndpoint(const toml::node& node,
+                                                     const std::string& path, std::string* text);
+  void ParsePoolPolicies(const toml::table& pool, const std::string& path, routing::PoolSpec* out);
+  void ParseOutlier(const toml::node& node, const std::string& path, routing::OutlierSpec* out);
+  void ParseHealthCheck(const toml::node& node, const std::string& path,
+                        routing::HealthCheckSpec* out);
   void ParseRouting(const toml::table& root, routing::RoutingSpec* spec);
+  void ParseAffinity(const toml::node& node, routing::AffinitySpec* out);
+  void ParseAffinityCookie(const toml::table& affinity, routing::AffinitySpec* out);
+  void ParseAffinitySource(const toml::node& node, const std::string& path,
+                           routing::AffinitySpec* out);
+  void CheckAffinityMode(const toml::table& affinity, const routing::AffinitySpec& spec);
+  void ParsePinKey(const toml::table& affinity, bool pin_mode, std::string* out);
+  void ReadPinKeyFile(const toml::node& node, const std::string& file, std::string* out);
+  void ReadCookieName(const toml::table& table, std::string_view section, std::string_view key,
+                      std::string* out);
+  void ReadCookieAge(const toml::table& table, std::string_view section, std::string_view key,
+                     int64_t* out_seconds);
+  void ParseRules(const toml::node& node, routing::RoutingSpec* spec);
+  void ParseRule(const toml::table& table, const std::string& path,
+                 const routing::RoutingSpec& spec, routing::RuleSpec* out);
+  void ParseRulePool(const toml::table& table, const std::string& path,
+                     const routing::RoutingSpec& spec, routing::RuleSpec* out);
+  std::optional<int64_t> ReadExpires(const toml::node& node, const std::string& path);
+  void ParseMatch(const toml::node& node, const std::string& path,
+                  std::vector<routing::ConditionSpec>* out);
+  void ParseMatchKey(const MatchKey& key, const toml::node& node, const std::string& path,
+                     std::vector<routing::ConditionSpec>* out);
+  void ParseMatchList(const MatchKey& key, const toml::node& node, const std::string& path,
+                      std::vector<routing::ConditionSpec>* out);
+  bool ReadMatchValues(ConditionKind kind, const toml::node& node, const std::string& path,
+                       std::vector<std::string>* out);
+  bool ReadMatchRegex(const toml::node& node, const std::string& path,
+                      std::vector<std::string>* out);
+  bool CheckMatchName(ConditionKind kind, std::string_view name, const std::string& path, int line);
+  bool CheckMatchValue(ConditionKind kind, const ListItem& item);
   void ParsePoolName(const toml::table& routing, std::string_view key,
                      const routing::RoutingSpec& spec, std::string* out);
   void ParseWeights(const toml::node& node, routing::RoutingSpec* spec);
@@ -231,15 +433,29 @@ class Loader {
   std::optional<int64_t> ReadInteger(const toml::node& node, const std::string& path, int64_t min,
                                      int64_t max);
   std::optional<HostPort> ReadAddress(const toml::node& node, const std::string& path);
-  void ReadDuration(const toml::table& table, std::string_view section, std::string_view key,
-                    Millis* out);
+  // A string that must be one of `choices`; returns its index.
+  std::optional<std::size_t> ReadChoice(const toml::node& node, const std::string& path,
+                                        std::initializer_list<std::string_view> choices);
+  // "v" or ["v1", "v2"]; an empty array is an error (it could never match).
+  std::optional<std::vector<ListItem>> ReadStringList(const toml::node& node,
+                                                      const std::string& path);
+  std::optional<Millis> ReadDurationValue(const toml::node& node, const std::string& path,
+                                          DurationUnits units);
+  // Absent keys leave *out alone. Returns false only when the key is present and invalid.
+  bool ReadDuration(const toml::table& table, std::string_view section, std::string_view key,
+                    Millis* out, DurationUnits units = DurationUnits::kUpToHours);
   template <typename T>
   void ReadLimit(const toml::table& table, std::string_view key, int64_t min, int64_t max, T* out);
+  template <typename T>
+  void ReadBounded(const toml::table& table, std::string_view section, std::string_view key,
+                   int64_t min, int64_t max, T* out);
   void ReadFlag(const toml::table& table, std::string_view section, std::string_view key,
                 bool* out);
 
   void RejectUnknownKeys(const toml::table& table, std::string_view path,
                          std::initializer_list<std::string_view> known);
+  template <typename Range>
+  void RejectKeysNotIn(const toml::table& table, std::string_view path, const Range& known);
   void TypeError(const toml::node& node, const std::string& path, std::string_view expected);
   void Error(std::string key_path, int line, std::string message) {
     errors_->push_back(ConfigError{std::move(key_path), line, std::move(message)});
@@ -315,10 +531,12 @@ void Loader::ParsePool(const toml::key& name, const toml::node& node, routing::R
   }
   // The pool is kept even when invalid so that later checks (weights, baseline) do not
   // report it a second time as unknown.
-  routing::PoolSpec pool{.name = std::string(name.str()), .endpoints = {}, .basis_points = 0};
+  routing::PoolSpec pool;
+  pool.name = std::string(name.str());
   PoolOrigin origin{.endpoints_line = LineOf(node.source()), .endpoints_empty = false};
   if (const toml::table* table = ExpectTable(node, path)) {
-    RejectUnknownKeys(*table, path, {"endpoints"});
+    RejectUnknownKeys(*table, path,
+                      {"endpoints", "failover", "balance", "outlier", "health_check"});
     if (const toml::node* endpoints = table->get("endpoints")) {
       origin.endpoints_line = LineOf(endpoints->source());
       origin.endpoints_empty = endpoints->is_array() && endpoints->as_array()->empty();
@@ -326,6 +544,7 @@ void Loader::ParsePool(const toml::key& name, const toml::node& node, routing::R
     } else {
       Error(path + ".endpoints", LineOf(node.source()), "missing required key");
     }
+    ParsePoolPolicies(*table, path, &pool);
   }
   spec->pools.push_back(std::move(pool));
   pool_origins_.push_back(origin);
@@ -342,19 +561,148 @@ void Loader::ParseEndpoints(const toml::node& node, const std::string& path,
   for (std::size_t i = 0; i < array->size(); ++i) {
     const toml::node& element = *array->get(i);
     const std::string element_path = path + "[" + std::to_string(i) + "]";
-    std::optional<HostPort> address = ReadAddress(element, element_path);
-    if (!address) continue;
-    const auto same = std::find_if(out->begin(), out->end(), [&](const auto& endpoint) {
-      return endpoint.host == address->host && endpoint.port == address->port;
+    std::string text;
+    std::optional<routing::EndpointSpec> endpoint = ParseEndpoint(element, element_path, &text);
+    if (!endpoint) continue;
+    const auto same = std::find_if(out->begin(), out->end(), [&](const auto& other) {
+      return other.host == endpoint->host && other.port == endpoint->port;
     });
     if (same != out->end()) {
       Error(element_path, LineOf(element.source()),
-            "duplicate endpoint " + Quote(*element.value<std::string>()) + " (same as [" +
+            "duplicate endpoint " + Quote(text) + " (same as [" +
                 std::to_string(indices[same - out->begin()]) + "])");
       continue;
     }
-    out->push_back(routing::EndpointSpec{.host = std::move(address->host), .port = address->port});
+    out->push_back(std::move(*endpoint));
     indices.push_back(i);
+  }
+}
+
+// An endpoint is "host:port" or { address = "host:port", weight = N }; `text` gets the address
+// as written, for messages.
+std::optional<routing::EndpointSpec> Loader::ParseEndpoint(const toml::node& node,
+                                                           const std::string& path,
+                                                           std::string* text) {
+  const toml::node* address_node = &node;
+  std::string address_path = path;
+  std::optional<int64_t> weight = 1;
+  if (const toml::table* table = node.as_table()) {
+    RejectUnknownKeys(*table, path, {"address", "weight"});
+    if (const toml::node* weight_node = table->get("weight")) {
+      weight = ReadInteger(*weight_node, path + ".weight", 1, kMaxEndpointWeight);
+    }
+    address_path = path + ".address";
+    address_node = table->get("address");
+    if (address_node == nullptr) {
+      Error(address_path, LineOf(node.source()), "missing required key");
+      return std::nullopt;
+    }
+  } else if (!node.is_string()) {
+    TypeError(node, path, "a string or a table");
+    return std::nullopt;
+  }
+  std::optional<HostPort> address = ReadAddress(*address_node, address_path);
+  if (!address || !weight) return std::nullopt;
+  *text = *address_node->value<std::string>();
+  return routing::EndpointSpec{.host = std::move(address->host),
+                               .port = address->port,
+                               .weight = static_cast<uint32_t>(*weight)};
+}
+
+void Loader::ParsePoolPolicies(const toml::table& pool, const std::string& path,
+                               routing::PoolSpec* out) {
+  if (const toml::node* node = pool.get("failover")) {
+    const std::optional<std::size_t> choice =
+        ReadChoice(*node, KeyPath(path, "failover"), {"other-pool", "503"});
+    if (choice) {
+      out->failover = *choice == 0 ? routing::FailoverPolicy::kOtherPool
+                                   : routing::FailoverPolicy::kUnavailable;
+    }
+  }
+  if (const toml::node* node = pool.get("balance")) {
+    const std::optional<std::size_t> choice =
+        ReadChoice(*node, KeyPath(path, "balance"), {"round-robin", "power-of-two"});
+    if (choice) {
+      out->balance =
+          *choice == 0 ? routing::BalanceMode::kRoundRobin : routing::BalanceMode::kPowerOfTwo;
+    }
+  }
+  if (const toml::node* node = pool.get("outlier")) {
+    ParseOutlier(*node, KeyPath(path, "outlier"), &out->outlier);
+  }
+  if (const toml::node* node = pool.get("health_check")) {
+    ParseHealthCheck(*node, KeyPath(path, "health_check"), &out->health_check);
+  }
+}
+
+void Loader::ParseOutlier(const toml::node& node, const std::string& path,
+                          routing::OutlierSpec* out) {
+  const toml::table* outlier = ExpectTable(node, path);
+  if (outlier == nullptr) return;
+  RejectUnknownKeys(*outlier, path, {"consecutive_failures", "base_ejection", "max_ejection"});
+  ReadBounded(*outlier, path, "consecutive_failures", 0, kMaxConsecutiveFailures,
+              &out->consecutive_failures);
+  Millis base(out->base_ejection_ms);
+  Millis max(out->max_ejection_ms);
+  const bool base_ok = ReadDuration(*outlier, path, "base_ejection", &base);
+  const bool max_ok = ReadDuration(*outlier, path, "max_ejection", &max);
+  if (!base_ok || !max_ok) return;
+  out->base_ejection_ms = base.count();
+  out->max_ejection_ms = max.count();
+  if (max >= base) return;
+  // Blame the key that was written; with both written, the cap is the one that is off.
+  if (const toml::node* max_node = outlier->get("max_ejection")) {
+    Error(KeyPath(path, "max_ejection"), LineOf(max_node->source()),
+          "must not be shorter than base_ejection (" + FormatMillis(base.count()) + ")");
+  } else {
+    Error(KeyPath(path, "base_ejection"), LineOf(outlier->get("base_ejection")->source()),
+          "must not be longer than max_ejection (" + FormatMillis(max.count()) + ", the default)");
+  }
+}
+
+void Loader::ParseHealthCheck(const toml::node& node, const std::string& path,
+                              routing::HealthCheckSpec* out) {
+  const toml::table* check = ExpectTable(node, path);
+  if (check == nullptr) return;
+  RejectUnknownKeys(
+      *check, path,
+      {"enabled", "path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold"});
+  out->enabled = true;  // writing the table is what asks for health checks
+  ReadFlag(*check, path, "enabled", &out->enabled);
+  if (const toml::node* path_node = check->get("path")) {
+    const std::string key_path = KeyPath(path, "path");
+    std::optional<std::string> request_path = ReadString(*path_node, key_path);
+    const int line = LineOf(path_node->source());
+    if (request_path && (request_path->empty() || request_path->front() != '/')) {
+      Error(key_path, line, "must start with '/', got " + Quote(*request_path));
+    } else if (request_path &&
+               (!IsVisibleAscii(*request_path) || request_path->find('#') != std::string::npos)) {
+      // It is sent as the origin-form request target (RFC 9112 §3.2.1).
+      Error(key_path, line,
+            "must be a request target: visible ASCII, no spaces and no '#', got " +
+                Quote(*request_path));
+    } else if (request_path) {
+      out->path = std::move(*request_path);
+    }
+  }
+  Millis interval(out->interval_ms);
+  Millis timeout(out->timeout_ms);
+  const bool interval_ok = ReadDuration(*check, path, "interval", &interval);
+  const bool timeout_ok = ReadDuration(*check, path, "timeout", &timeout);
+  ReadBounded(*check, path, "healthy_threshold", 1, kMaxHealthThreshold, &out->healthy_threshold);
+  ReadBounded(*check, path, "unhealthy_threshold", 1, kMaxHealthThreshold,
+              &out->unhealthy_threshold);
+  if (!interval_ok || !timeout_ok) return;
+  out->interval_ms = interval.count();
+  out->timeout_ms = timeout.count();
+  if (timeout <= interval) return;
+  // A probe still running when the next one is due would overlap it.
+  if (const toml::node* timeout_node = check->get("timeout")) {
+    Error(KeyPath(path, "timeout"), LineOf(timeout_node->source()),
+          "must not be longer than interval (" + FormatMillis(interval.count()) + ")");
+  } else {
+    Error(KeyPath(path, "interval"), LineOf(check->get("interval")->source()),
+          "must not be shorter than timeout (" + FormatMillis(timeout.count()) + ", the default)");
   }
 }
 
@@ -362,7 +710,8 @@ void Loader::ParseRouting(const toml::table& root, routing::RoutingSpec* spec) {
   const toml::table* routing = Section(root, "routing");
   const toml::node* weights = nullptr;
   if (routing != nullptr) {
-    RejectUnknownKeys(*routing, "routing", {"baseline", "candidate", "weights"});
+    RejectUnknownKeys(*routing, "routing",
+                      {"baseline", "candidate", "weights", "affinity", "rules"});
     ParsePoolName(*routing, "baseline", *spec, &spec->baseline);
     ParsePoolName(*routing, "candidate", *spec, &spec->candidate);
     if (!spec->candidate.empty() && spec->candidate == spec->baseline) {
@@ -377,6 +726,11 @@ void Loader::ParseRouting(const toml::table& root, routing::RoutingSpec* spec) {
     DefaultWeights(routing != nullptr ? LineOf(routing->source()) : 0, spec);
   }
   CheckWeightedPoolsHaveEndpoints(*spec);
+  if (routing == nullptr) return;
+  if (const toml::node* affinity = routing->get("affinity")) {
+    ParseAffinity(*affinity, &spec->affinity);
+  }
+  if (const toml::node* rules = routing->get("rules")) ParseRules(*rules, spec);
 }
 
 routing::PoolSpec* FindPool(routing::RoutingSpec* spec, std::string_view name) {
@@ -476,6 +830,479 @@ void Loader::CheckWeightedPoolsHaveEndpoints(const routing::RoutingSpec& spec) {
   }
 }
 
+void Loader::ParseAffinity(const toml::node& node, routing::AffinitySpec* out) {
+  const std::string path = "routing.affinity";
+  const toml::table* affinity = ExpectTable(node, path);
+  if (affinity == nullptr) return;
+  RejectUnknownKeys(*affinity, path,
+                    {"mode", "source", "cookie", "cookie_path", "cookie_max_age", "cookie_secure",
+                     "cookie_http_only", "cookie_same_site", "salt", "pin_cookie", "pin_max_age",
+                     "pin_key", "pin_key_file"});
+  // Writing the table asks for affinity; "hash", the stateless mode, is the default (DESIGN §4).
+  out->mode = routing::AffinityMode::kHash;
+  bool mode_known = true;
+  if (const toml::node* mode = affinity->get("mode")) {
+    const std::optional<std::size_t> choice =
+        ReadChoice(*mode, path + ".mode", {"hash", "pin", "none"});
+    mode_known = choice.has_value();
+    if (choice) {
+      constexpr std::array<routing::AffinityMode, 3> kModes = {
+          routing::AffinityMode::kHash, routing::AffinityMode::kPin, routing::AffinityMode::kNone};
+      out->mode = kModes[*choice];
+    }
+  }
+  if (const toml::node* source = affinity->get("source")) {
+    ParseAffinitySource(*source, path + ".source", out);
+  }
+  ParseAffinityCookie(*affinity, out);
+  if (const toml::node* salt = affinity->get("salt")) {
+    if (std::optional<std::string> value = ReadString(*salt, path + ".salt")) {
+      out->salt = std::move(*value);
+    }
+  }
+  ReadCookieName(*affinity, path, "pin_cookie", &out->pin_cookie);
+  ReadCookieAge(*affinity, path, "pin_max_age", &out->pin_max_age_seconds);
+  ParsePinKey(*affinity, mode_known && out->mode == routing::AffinityMode::kPin, &out->pin_key);
+  if (mode_known) CheckAffinityMode(*affinity, *out);
+}
+
+// The proxy's own key cookie and the attributes it is set with (also used for the pin cookie).
+void Loader::ParseAffinityCookie(const toml::table& affinity, routing::AffinitySpec* out) {
+  const std::string path = "routing.affinity";
+  ReadCookieName(affinity, path, "cookie", &out->cookie);
+  if (const toml::node* cookie_path = affinity.get("cookie_path")) {
+    std::optional<std::string> value = ReadString(*cookie_path, path + ".cookie_path");
+    // RFC 6265 §4.1.1 path-value: any CHAR except CTLs or ';'; it must be absolute to apply.
+    if (value && (value->empty() || value->front() != '/')) {
+      Error(path + ".cookie_path", LineOf(cookie_path->source()),
+            "must start with '/', got " + Quote(*value));
+    } else if (value && (!IsVisibleAscii(*value) || value->find(';') != std::string::npos)) {
+      Error(path + ".cookie_path", LineOf(cookie_path->source()),
+            "must be visible ASCII without spaces or ';' (RFC 6265 §4.1.1), got " + Quote(*value));
+    } else if (value) {
+      out->cookie_path = std::move(*value);
+    }
+  }
+  ReadCookieAge(affinity, path, "cookie_max_age", &out->cookie_max_age_seconds);
+  ReadFlag(affinity, path, "cookie_secure", &out->cookie_secure);
+  ReadFlag(affinity, path, "cookie_http_only", &out->cookie_http_only);
+  if (const toml::node* same_site = affinity.get("cookie_same_site")) {
+    const std::optional<std::size_t> choice =
+        ReadChoice(*same_site, path + ".cookie_same_site", {"Strict", "Lax", "None"});
+    if (choice) out->cookie_same_site = std::string(std::array{"Strict", "Lax", "None"}[*choice]);
+    if (choice && *choice == 2 && !out->cookie_secure) {
+      // Browsers drop a SameSite=None cookie that is not also Secure (RFC 6265bis), so the
+      // key would be minted afresh on every request.
+      Error(path + ".cookie_same_site", LineOf(same_site->source()),
+            "\"None\" requires cookie_secure = true: browsers reject SameSite=None cookies "
+            "without Secure");
+    }
+  }
+}
+
+// "cookie:NAME", "header:NAME" or "ip".
+void Loader::ParseAffinitySource(const toml::node& node, const std::string& path,
+                                 routing::AffinitySpec* out) {
+  const std::optional<std::string> source = ReadString(node, path);
+  if (!source) return;
+  const int line = LineOf(node.source());
+  const std::string invalid = "invalid source " + Quote(*source) + ": ";
+  if (*source == "ip") {
+    out->source = routing::AffinitySource::kClientIp;
+    out->source_name.clear();
+    return;
+  }
+  const std::size_t colon = source->find(':');
+  const std::string_view kind = std::string_view(*source).substr(0, colon);
+  if (colon == std::string::npos || (kind != "cookie" && kind != "header")) {
+    Error(path, line, invalid + "expected \"cookie:NAME\", \"header:NAME\" or \"ip\"");
+    return;
+  }
+  const std::string name = source->substr(colon + 1);
+  if (!IsToken(name)) {
+    Error(path, line,
+          invalid + (kind == "cookie" ? "the cookie name must be a token (RFC 6265 §4.1.1)"
+                                      : "the header name must be a token (RFC 9110 §5.1)"));
+    return;
+  }
+  out->source =
+      kind == "cookie" ? routing::AffinitySource::kCookie : routing::AffinitySource::kHeader;
+  out->source_name = name;
+}
+
+// What each mode requires, checked once every key has been read.
+void Loader::CheckAffinityMode(const toml::table& affinity, const routing::AffinitySpec& spec) {
+  const std::string path = "routing.affinity";
+  if (spec.mode == routing::AffinityMode::kHash) {
+    // Without a salt of its own, a fleet's bucket assignment is predictable from the key alone.
+    if (const toml::node* salt = affinity.get("salt")) {
+      if (spec.salt.empty() && salt->is_string()) {
+        Error(path + ".salt", LineOf(salt->source()), "must not be empty when mode is \"hash\"");
+      }
+    } else {
+      Error(path + ".salt", LineOf(affinity.source()), "required when mode is \"hash\"");
+    }
+  }
+  if (spec.mode == routing::AffinityMode::kPin && spec.pin_cookie == spec.cookie) {
+    const toml::node* pin_cookie = affinity.get("pin_cookie");
+    const toml::node* cookie = affinity.get("cookie");
+    const toml::node* blame = pin_cookie != nullptr ? pin_cookie : cookie;
+    Error(path + (pin_cookie != nullptr ? ".pin_cookie" : ".cookie"),
+          LineOf(blame != nullptr ? blame->source() : affinity.source()),
+          "the pin cookie and the affinity cookie must have different names, both are " +
+              Quote(spec.cookie));
+  }
+}
+
+// The HMAC key of mode "pin", inline or from a file. It is a secret: messages give its length,
+// never its bytes.
+void Loader::ParsePinKey(const toml::table& affinity, bool pin_mode, std::string* out) {
+  const std::string path = "routing.affinity";
+  const toml::node* inline_key = affinity.get("pin_key");
+  const toml::node* key_file = affinity.get("pin_key_file");
+  if (inline_key != nullptr && key_file != nullptr) {
+    Error(path + ".pin_key_file", LineOf(key_file->source()),
+          "set either pin_key or pin_key_file, not both");
+    return;
+  }
+  if (inline_key != nullptr) {
+    std::optional<std::string> key = ReadString(*inline_key, path + ".pin_key");
+    if (key && key->size() < kMinPinKeyBytes) {
+      Error(path + ".pin_key", LineOf(inline_key->source()),
+            "must be at least " + std::to_string(kMinPinKeyBytes) + " bytes long, got " +
+                std::to_string(key->size()));
+    } else if (key) {
+      *out = std::move(*key);
+    }
+    return;
+  }
+  if (key_file != nullptr) {
+    std::optional<std::string> file = ReadString(*key_file, path + ".pin_key_file");
+    if (file && file->empty()) {
+      Error(path + ".pin_key_file", LineOf(key_file->source()), "must not be empty");
+    } else if (file && pin_mode) {
+      // Only mode "pin" uses the key, so only then must the file be there.
+      ReadPinKeyFile(*key_file, *file, out);
+    }
+    return;
+  }
+  if (pin_mode) {
+    const toml::node* mode = affinity.get("mode");
+    Error(path, LineOf(mode != nullptr ? mode->source() : affinity.source()),
+          "mode \"pin\" needs a signing key: set pin_key or pin_key_file");
+  }
+}
+
+void Loader::ReadPinKeyFile(const toml::node& node, const std::string& file, std::string* out) {
+  const std::string path = "routing.affinity.pin_key_file";
+  const int line = LineOf(node.source());
+  std::string key;
+  if (const int read_errno = ReadWholeFile(file, &key); read_errno != 0) {
+    Error(path, line, "cannot read " + Quote(file) + ": " + std::strerror(read_errno));
+    return;
+  }
+  // A trailing newline from `echo key > file` or an editor is not part of the key.
+  while (!key.empty() && std::string_view(" \t\r\n").find(key.back()) != std::string_view::npos) {
+    key.pop_back();
+  }
+  if (key.size() < kMinPinKeyBytes) {
+    Error(path, line,
+          "the key in " + Quote(file) + " must be at least " + std::to_string(kMinPinKeyBytes) +
+              " bytes long (trailing whitespace not counted), got " + std::to_string(key.size()));
+    return;
+  }
+  *out = std::move(key);
+}
+
+// Cookie names are RFC 6265 §4.1.1 tokens.
+void Loader::ReadCookieName(const toml::table& table, std::string_view section,
+                            std::string_view key, std::string* out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return;
+  const std::string path = KeyPath(section, key);
+  std::optional<std::string> name = ReadString(*node, path);
+  if (name && !IsToken(*name)) {
+    Error(path, LineOf(node->source()),
+          "a cookie name must be a token (RFC 6265 §4.1.1), got " + Quote(*name));
+  } else if (name) {
+    *out = std::move(*name);
+  }
+}
+
+// Max-Age is in whole seconds (RFC 6265 §5.2.2); days are accepted here.
+void Loader::ReadCookieAge(const toml::table& table, std::string_view section, std::string_view key,
+                           int64_t* out_seconds) {
+  Millis age(0);
+  const toml::node* node = table.get(key);
+  if (node == nullptr || !ReadDuration(table, section, key, &age, DurationUnits::kUpToDays)) return;
+  const std::string path = KeyPath(section, key);
+  const int line = LineOf(node->source());
+  if (age.count() % 1'000 != 0) {
+    Error(path, line,
+          "must be a whole number of seconds, got " + Quote(*node->value<std::string>()));
+  } else if (age.count() > kMaxCookieAgeDays * kMillisPerDay) {
+    Error(path, line,
+          "must be at most " + std::to_string(kMaxCookieAgeDays) +
+              "d: browsers cap cookie lifetimes at 400 days, got " +
+              Quote(*node->value<std::string>()));
+  } else {
+    *out_seconds = age.count() / 1'000;
+  }
+}
+
+void Loader::ParseRules(const toml::node& node, routing::RoutingSpec* spec) {
+  const toml::array* rules = node.as_array();
+  if (rules == nullptr) {
+    TypeError(node, "routing.rules", "an array of tables ([[routing.rules]])");
+    return;
+  }
+  for (std::size_t i = 0; i < rules->size(); ++i) {
+    const toml::node& element = *rules->get(i);
+    const std::string path = "routing.rules[" + std::to_string(i) + "]";
+    const toml::table* table = ExpectTable(element, path);
+    if (table == nullptr) continue;
+    routing::RuleSpec rule;
+    ParseRule(*table, path, *spec, &rule);
+    if (!rule.name.empty()) {
+      const auto same = std::find_if(spec->rules.begin(), spec->rules.end(),
+                                     [&](const auto& other) { return other.name == rule.name; });
+      if (same != spec->rules.end()) {
+        Error(path + ".name", LineOf(table->get("name")->source()),
+              "duplicate rule name " + Quote(rule.name) + " (same as routing.rules[" +
+                  std::to_string(same - spec->rules.begin()) + "])");
+      }
+    }
+    // Kept even when invalid so that indices in later messages match the file.
+    spec->rules.push_back(std::move(rule));
+  }
+}
+
+void Loader::ParseRule(const toml::table& table, const std::string& path,
+                       const routing::RoutingSpec& spec, routing::RuleSpec* out) {
+  RejectUnknownKeys(table, path, {"name", "pool", "enabled", "kind", "owner", "expires", "match"});
+  if (const toml::node* name = table.get("name")) {
+    std::optional<std::string> value = ReadString(*name, path + ".name");
+    if (value && !IsValidRuleName(*value)) {
+      Error(path + ".name", LineOf(name->source()),
+            "a rule name must be 1 to 64 characters from A-Z, a-z, 0-9, '_', '.' and '-', got " +
+                Quote(*value));
+    } else if (value) {
+      out->name = std::move(*value);
+    }
+  } else {
+    Error(path + ".name", LineOf(table.source()), "missing required key");
+  }
+  ReadFlag(table, path, "enabled", &out->enabled);
+  ParseRulePool(table, path, spec, out);
+  if (const toml::node* kind = table.get("kind")) {
+    std::optional<std::string> value = ReadString(*kind, path + ".kind");
+    if (value && !routing::ParseFlagKind(*value, &out->kind)) {
+      Error(path + ".kind", LineOf(kind->source()),
+            "must be one of \"temporary\", \"environment\", \"targeted\", got " + Quote(*value));
+    }
+  }
+  if (const toml::node* owner = table.get("owner")) {
+    if (std::optional<std::string> value = ReadString(*owner, path + ".owner")) {
+      out->owner = std::move(*value);
+    }
+  }
+  if (const toml::node* expires = table.get("expires")) {
+    out->expires_unix = ReadExpires(*expires, path + ".expires");
+  }
+  if (const toml::node* match = table.get("match")) {
+    ParseMatch(*match, path + ".match", &out->conditions);
+  }
+}
+
+void Loader::ParseRulePool(const toml::table& table, const std::string& path,
+                           const routing::RoutingSpec& spec, routing::RuleSpec* out) {
+  const toml::node* pool = table.get("pool");
+  if (pool == nullptr) {
+    Error(path + ".pool", LineOf(table.source()), "missing required key");
+    return;
+  }
+  std::optional<std::string> name = ReadString(*pool, path + ".pool");
+  if (!name) return;
+  const auto known = std::find_if(spec.pools.begin(), spec.pools.end(),
+                                  [&](const auto& candidate) { return candidate.name == *name; });
+  const int line = LineOf(pool->source());
+  if (known == spec.pools.end()) {
+    // With no pools at all that is the error already reported.
+    if (!spec.pools.empty()) Error(path + ".pool", line, "unknown pool " + Quote(*name));
+    return;
+  }
+  // An enabled rule into an empty pool would send its requests straight to failover.
+  if (out->enabled && pool_origins_[known - spec.pools.begin()].endpoints_empty) {
+    Error(path + ".pool", line,
+          "pool " + Quote(*name) + " has no endpoints; set enabled = false until it has some");
+  }
+  out->pool = std::move(*name);
+}
+
+// A local date is valid through that whole day, UTC: the rule expires at the start of the next
+// day. An offset date-time is the instant itself. A local date-time is refused: which time zone
+// it meant would be a guess.
+std::optional<int64_t> Loader::ReadExpires(const toml::node& node, const std::string& path) {
+  if (const auto* date = node.as_date()) return UnixDayStart(date->get()) + 86'400;
+  const auto* date_time = node.as_date_time();
+  if (date_time == nullptr) {
+    TypeError(node, path, "a date (2027-01-31) or a date-time with offset (2027-01-31T18:00:00Z)");
+    return std::nullopt;
+  }
+  const toml::date_time& value = date_time->get();
+  if (!value.offset) {
+    Error(path, LineOf(node.source()),
+          "a date-time needs a UTC offset, e.g. 2027-01-31T18:00:00Z or "
+          "2027-01-31T18:00:00+01:00; or write a date, valid through that day (UTC)");
+    return std::nullopt;
+  }
+  return UnixDayStart(value.date) + value.time.hour * 3'600 + value.time.minute * 60 +
+         value.time.second - static_cast<int64_t>(value.offset->minutes) * 60;
+}
+
+void Loader::ParseMatch(const toml::node& node, const std::string& path,
+                        std::vector<routing::ConditionSpec>* out) {
+  const toml::table* match = ExpectTable(node, path);
+  if (match == nullptr) return;
+  std::array<std::string_view, kMatchKeys.size()> names{};
+  std::transform(kMatchKeys.begin(), kMatchKeys.end(), names.begin(),
+                 [](const MatchKey& key) { return key.key; });
+  RejectKeysNotIn(*match, path, names);
+  for (const MatchKey& key : kMatchKeys) {
+    if (const toml::node* value = match->get(key.key)) {
+      ParseMatchKey(key, *value, KeyPath(path, key.key), out);
+    }
+  }
+}
+
+void Loader::ParseMatchKey(const MatchKey& key, const toml::node& node, const std::string& path,
+                           std::vector<routing::ConditionSpec>* out) {
+  if (key.shape == MatchShape::kValues || key.shape == MatchShape::kNames) {
+    ParseMatchList(key, node, path, out);
+    return;
+  }
+  const toml::table* by_name = ExpectTable(node, path);
+  if (by_name == nullptr) return;
+  // toml++ iterates keys by name; conditions follow the file, like pools.
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (const auto& [name, value] : *by_name) entries.emplace_back(&name, &value);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return a.first->source().begin < b.first->source().begin;
+  });
+  for (const auto& [name, value] : entries) {
+    const std::string entry_path = KeyPath(path, name->str());
+    const bool name_ok = CheckMatchName(key.kind, name->str(), entry_path, LineOf(name->source()));
+    routing::ConditionSpec condition;
+    condition.kind = key.kind;
+    condition.name = std::string(name->str());
+    const bool values_ok = key.shape == MatchShape::kNamedRegex
+                               ? ReadMatchRegex(*value, entry_path, &condition.values)
+                               : ReadMatchValues(key.kind, *value, entry_path, &condition.values);
+    if (name_ok && values_ok) out->push_back(std::move(condition));
+  }
+}
+
+// `path_prefix = ["/a", "/b"]` is one condition; `header_present = ["A", "B"]` is one per name.
+void Loader::ParseMatchList(const MatchKey& key, const toml::node& node, const std::string& path,
+                            std::vector<routing::ConditionSpec>* out) {
+  if (key.shape == MatchShape::kValues) {
+    routing::ConditionSpec condition;
+    condition.kind = key.kind;
+    if (ReadMatchValues(key.kind, node, path, &condition.values)) {
+      out->push_back(std::move(condition));
+    }
+    return;
+  }
+  std::optional<std::vector<ListItem>> items = ReadStringList(node, path);
+  if (!items) return;
+  for (ListItem& item : *items) {
+    if (!CheckMatchName(key.kind, item.value, item.path, item.line)) continue;
+    routing::ConditionSpec condition;
+    condition.kind = key.kind;
+    condition.name = std::move(item.value);
+    out->push_back(std::move(condition));
+  }
+}
+
+bool Loader::ReadMatchValues(ConditionKind kind, const toml::node& node, const std::string& path,
+                             std::vector<std::string>* out) {
+  std::optional<std::vector<ListItem>> items = ReadStringList(node, path);
+  if (!items) return false;
+  bool all_ok = true;
+  for (ListItem& item : *items) {
+    if (CheckMatchValue(kind, item)) {
+      out->push_back(std::move(item.value));
+    } else {
+      all_ok = false;
+    }
+  }
+  return all_ok;
+}
+
+// One regex, compiled here as the router will compile it so that a bad one is reported with
+// its line.
+bool Loader::ReadMatchRegex(const toml::node& node, const std::string& path,
+                            std::vector<std::string>* out) {
+  std::optional<std::string> pattern = ReadString(node, path);
+  if (!pattern) return false;
+  if (pattern->empty()) {
+    Error(path, LineOf(node.source()), "must not be empty (header_present matches any value)");
+    return false;
+  }
+  if (const std::string why = RegexProblem(*pattern); !why.empty()) {
+    Error(path, LineOf(node.source()), "invalid regex " + Quote(*pattern) + ": " + why);
+    return false;
+  }
+  out->push_back(std::move(*pattern));
+  return true;
+}
+
+// Header and cookie names are tokens; query parameter names are compared as written (no
+// percent-decoding), so anything that cannot appear unencoded in a query is refused.
+bool Loader::CheckMatchName(ConditionKind kind, std::string_view name, const std::string& path,
+                            int line) {
+  if (kind == ConditionKind::kCookie) {
+    if (IsToken(name)) return true;
+    Error(path, line, "a cookie name must be a token (RFC 6265 §4.1.1)");
+    return false;
+  }
+  if (kind == ConditionKind::kQuery) {
+    if (!name.empty() && IsVisibleAscii(name) &&
+        name.find_first_of("&=#") == std::string_view::npos) {
+      return true;
+    }
+    Error(path, line,
+          "a query parameter name must be non-empty visible ASCII without '&', '=' or '#'");
+    return false;
+  }
+  if (IsToken(name)) return true;
+  Error(path, line, "a header name must be a token (RFC 9110 §5.1)");
+  return false;
+}
+
+bool Loader::CheckMatchValue(ConditionKind kind, const ListItem& item) {
+  std::string problem;
+  if (kind == ConditionKind::kPathPrefix && (item.value.empty() || item.value.front() != '/')) {
+    problem = "must start with '/', got " + Quote(item.value);
+  } else if (kind == ConditionKind::kMethod &&
+             (item.value.empty() || !std::all_of(item.value.begin(), item.value.end(),
+                                                 [](char c) { return c >= 'A' && c <= 'Z'; }))) {
+    // Methods are case-sensitive (RFC 9110 §9.1): "get" would never match a GET.
+    problem = "a method must be upper-case letters A-Z, got " + Quote(item.value);
+  } else if (kind == ConditionKind::kClientCidr) {
+    if (const std::string why = CidrProblem(item.value); !why.empty()) {
+      problem = "invalid CIDR " + Quote(item.value) + ": " + why;
+    }
+  } else if (kind == ConditionKind::kAffinityKeys && item.value.empty()) {
+    problem = "must not be empty";
+  } else if (kind == ConditionKind::kHeaderPrefix && item.value.empty()) {
+    problem = "must not be empty (header_present matches any value)";
+  }
+  if (problem.empty()) return true;
+  Error(item.path, item.line, std::move(problem));
+  return false;
+}
+
 void Loader::ParseTimeouts(const toml::table& root, TimeoutConfig* out) {
   const toml::table* timeouts = Section(root, "timeouts");
   if (timeouts == nullptr) return;
@@ -532,16 +1359,20 @@ void Loader::ParseLog(const toml::table& root, LogConfig* out) {
 void Loader::ParseHeaders(const toml::table& root, HeaderConfig* out) {
   const toml::table* headers = Section(root, "headers");
   if (headers == nullptr) return;
-  RejectUnknownKeys(*headers, "headers", {"x_forwarded_for", "x_forwarded_proto"});
+  RejectUnknownKeys(*headers, "headers",
+                    {"x_forwarded_for", "x_forwarded_proto", "x_cutover_pool"});
   ReadFlag(*headers, "headers", "x_forwarded_for", &out->x_forwarded_for);
   ReadFlag(*headers, "headers", "x_forwarded_proto", &out->x_forwarded_proto);
+  ReadFlag(*headers, "headers", "x_cutover_pool", &out->x_cutover_pool);
 }
 
+// The router's error can be about any part of the routing spec (pools, weights, rules,
+// affinity), so it is reported against [routing] as a whole.
 void Loader::CheckRoutingTable(const toml::table& root, const routing::RoutingSpec& spec) {
   std::string error;
   if (routing::RoutingTable::Build(spec, 1, &error) != nullptr) return;
-  const toml::node* weights = root.at_path("routing.weights").node();
-  Error("routing.weights", weights != nullptr ? LineOf(weights->source()) : 0, error);
+  const toml::node* routing = root.get("routing");
+  Error("routing", routing != nullptr ? LineOf(routing->source()) : 0, error);
 }
 
 const toml::table* Loader::Section(const toml::table& root, std::string_view name) {
@@ -583,6 +1414,52 @@ std::optional<int64_t> Loader::ReadInteger(const toml::node& node, const std::st
   return std::nullopt;
 }
 
+std::optional<std::size_t> Loader::ReadChoice(const toml::node& node, const std::string& path,
+                                              std::initializer_list<std::string_view> choices) {
+  const std::optional<std::string> value = ReadString(node, path);
+  if (!value) return std::nullopt;
+  const auto found = std::find(choices.begin(), choices.end(), *value);
+  if (found != choices.end()) return static_cast<std::size_t>(found - choices.begin());
+  std::string listed;
+  for (const std::string_view choice : choices) {
+    listed += (listed.empty() ? "" : ", ") + Quote(choice);
+  }
+  Error(path, LineOf(node.source()), "must be one of " + listed + ", got " + Quote(*value));
+  return std::nullopt;
+}
+
+std::optional<std::vector<ListItem>> Loader::ReadStringList(const toml::node& node,
+                                                            const std::string& path) {
+  const int line = LineOf(node.source());
+  if (const auto* value = node.as_string()) {
+    return std::vector<ListItem>{ListItem{.value = value->get(), .path = path, .line = line}};
+  }
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    TypeError(node, path, "a string or an array of strings");
+    return std::nullopt;
+  }
+  if (array->empty()) {
+    Error(path, line, "must not be empty: an empty list matches nothing");
+    return std::nullopt;
+  }
+  std::vector<ListItem> items;
+  bool complete = true;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const std::string element_path = path + "[" + std::to_string(i) + "]";
+    std::optional<std::string> value = ReadString(element, element_path);
+    if (!value) {
+      complete = false;
+      continue;
+    }
+    items.push_back(ListItem{
+        .value = std::move(*value), .path = element_path, .line = LineOf(element.source())});
+  }
+  if (!complete) return std::nullopt;
+  return items;
+}
+
 std::optional<HostPort> Loader::ReadAddress(const toml::node& node, const std::string& path) {
   std::optional<std::string> text = ReadString(node, path);
   if (!text) return std::nullopt;
@@ -592,31 +1469,47 @@ std::optional<HostPort> Loader::ReadAddress(const toml::node& node, const std::s
   return address;
 }
 
-void Loader::ReadDuration(const toml::table& table, std::string_view section, std::string_view key,
-                          Millis* out) {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) return;
-  const std::string path = KeyPath(section, key);
-  const std::optional<std::string> text = ReadString(*node, path);
-  if (!text) return;
-  const std::optional<Millis> duration = ParseDuration(*text);
-  const int line = LineOf(node->source());
+std::optional<Millis> Loader::ReadDurationValue(const toml::node& node, const std::string& path,
+                                                DurationUnits units) {
+  const std::optional<std::string> text = ReadString(node, path);
+  if (!text) return std::nullopt;
+  const bool days = units == DurationUnits::kUpToDays;
+  const std::optional<Millis> duration = days ? ParseDurationWithDays(*text) : ParseDuration(*text);
+  const int line = LineOf(node.source());
   if (!duration) {
     Error(path, line,
           "invalid duration " + Quote(*text) +
-              ": expected an integer and a unit (ms, s, m, h), e.g. \"250ms\" or \"10s\"");
-  } else if (duration->count() == 0) {
-    Error(path, line, "must be greater than 0");
-  } else {
-    *out = *duration;
+              (days ? ": expected an integer and a unit (ms, s, m, h, d), e.g. \"12h\" or \"30d\""
+                    : ": expected an integer and a unit (ms, s, m, h), e.g. \"250ms\" or \"10s\""));
+    return std::nullopt;
   }
+  if (duration->count() == 0) {
+    Error(path, line, "must be greater than 0");
+    return std::nullopt;
+  }
+  return duration;
+}
+
+bool Loader::ReadDuration(const toml::table& table, std::string_view section, std::string_view key,
+                          Millis* out, DurationUnits units) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return true;
+  const std::optional<Millis> duration = ReadDurationValue(*node, KeyPath(section, key), units);
+  if (duration) *out = *duration;
+  return duration.has_value();
 }
 
 template <typename T>
 void Loader::ReadLimit(const toml::table& table, std::string_view key, int64_t min, int64_t max,
                        T* out) {
+  ReadBounded(table, "limits", key, min, max, out);
+}
+
+template <typename T>
+void Loader::ReadBounded(const toml::table& table, std::string_view section, std::string_view key,
+                         int64_t min, int64_t max, T* out) {
   if (const toml::node* node = table.get(key)) {
-    const std::optional<int64_t> value = ReadInteger(*node, KeyPath("limits", key), min, max);
+    const std::optional<int64_t> value = ReadInteger(*node, KeyPath(section, key), min, max);
     if (value) *out = static_cast<T>(*value);
   }
 }
@@ -633,8 +1526,13 @@ void Loader::ReadFlag(const toml::table& table, std::string_view section, std::s
 // timeout or a limit is exactly the kind of silent surprise a migration cannot afford.
 void Loader::RejectUnknownKeys(const toml::table& table, std::string_view path,
                                std::initializer_list<std::string_view> known) {
+  RejectKeysNotIn(table, path, known);
+}
+
+template <typename Range>
+void Loader::RejectKeysNotIn(const toml::table& table, std::string_view path, const Range& known) {
   for (const auto& [key, value] : table) {
-    if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+    if (std::find(std::begin(known), std::end(known), key.str()) != std::end(known)) continue;
     Error(KeyPath(path, key.str()), LineOf(key.source()), "unknown key");
   }
 }
@@ -650,27 +1548,6 @@ void SortByLine(std::vector<ConfigError>* errors) {
   std::stable_sort(errors->begin(), errors->end(), [](const auto& a, const auto& b) {
     return (a.line == 0 ? INT_MAX : a.line) < (b.line == 0 ? INT_MAX : b.line);
   });
-}
-
-// Reads `path` into `out`; returns 0 or the errno of the failure (a directory gives EISDIR).
-int ReadWholeFile(const std::string& path, std::string* out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  std::array<char, 65536> buf{};
-  int read_errno = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n > 0) {
-      out->append(buf.data(), static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      read_errno = errno;
-      break;
-    }
-  }
-  ::close(fd);
-  return read_errno;
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 // Loads the TOML configuration file into a validated Config (DESIGN §10). The loader is the only
 // code that reads TOML. It checks everything a running proxy would otherwise trip over later:
 // unknown keys (a typo must not silently fall back to a default), types, ranges, addresses,
-// pool names and the weight split, which it also passes through routing::RoutingTable::Build so
-// a config it accepts is never one the router rejects. It reports every problem it finds, not
-// just the first, so an operator fixes a file in one round.
+// pool names, the weight split, endpoint balancing, outlier ejection, health checks, affinity and
+// rules (every matcher's syntax: header names, regexes, CIDRs), and finally passes the routing
+// part through routing::RoutingTable::Build so a config it accepts is never one the router
+// rejects. It reports every problem it finds, not just the first, so an operator fixes a file in
+// one round.
 //
-// Pure apart from LoadConfigFile's read of the file and the CPU count used for `workers = 0`;
-// safe to call from any thread.
+// Pure apart from reading files (LoadConfigFile's file, and `routing.affinity.pin_key_file` when
+// mode is "pin") and the CPU count used for `workers = 0`; safe to call from any thread. The pin
+// key is a secret: no message ever contains it, only its length.
 #pragma once
 
 #include <optional>

@@ -407,7 +407,7 @@ endpoints = ["127.0.0.1:9001"]
 weight = 2
 [routing]
 weights = { blue = 100 }
-[routing.affinity]
+[routing.affinty]
 mode = "hash"
 [timeouts]
 connect = "1s"
@@ -420,7 +420,7 @@ x_real_ip = true
 )"),
       ElementsAre("test.toml:2: listener.adress: unknown key",
                   "test.toml:5: pools.blue.weight: unknown key",
-                  "test.toml:8: routing.affinity: unknown key",
+                  "test.toml:8: routing.affinty: unknown key",
                   "test.toml:11: timeouts.connect: unknown key",
                   "test.toml:13: limits.body: unknown key", "test.toml:15: log.format: unknown key",
                   "test.toml:17: headers.x_real_ip: unknown key"));
@@ -465,7 +465,8 @@ x_forwarded_for = 1
       ElementsAre("test.toml:2: listener.address: expected a string, got an integer",
                   "test.toml:3: listener.workers: expected an integer, got a string",
                   "test.toml:5: pools.blue.endpoints: expected an array, got a string",
-                  "test.toml:7: pools.green.endpoints[0]: expected a string, got an integer",
+                  "test.toml:7: pools.green.endpoints[0]: expected a string or a table, got an "
+                  "integer",
                   "test.toml:9: routing.baseline: expected a string, got a boolean",
                   // toml++ iterates inline table keys by name, both are on line 10.
                   "test.toml:10: routing.weights.blue: expected a number, got a string",
@@ -825,6 +826,926 @@ TEST(ConfigLoader, ValuesAreEscapedInMessages) {
                           "\"info\", \"debug\", got \"\\u001b[2J\\\"\""));
 }
 
+// --- pools: endpoints with weights, failover, balance, outlier, health checks ---------------
+
+std::vector<std::string> PoolErrors(std::string_view body) {
+  return LoadErrors("[pools.blue]\nendpoints = [\"127.0.0.1:9001\"]\n" + std::string(body));
+}
+
+TEST(ConfigLoader, PoolPolicyDefaults) {
+  const Config config = LoadOk(kOnePool);
+  const routing::PoolSpec& pool = config.routing.pools[0];
+  const routing::PoolSpec defaults;
+  EXPECT_EQ(pool.endpoints[0].weight, 1u);
+  EXPECT_EQ(pool.failover, routing::FailoverPolicy::kOtherPool);
+  EXPECT_EQ(pool.balance, routing::BalanceMode::kRoundRobin);
+  EXPECT_EQ(pool.outlier.consecutive_failures, defaults.outlier.consecutive_failures);
+  EXPECT_EQ(pool.outlier.base_ejection_ms, defaults.outlier.base_ejection_ms);
+  EXPECT_EQ(pool.outlier.max_ejection_ms, defaults.outlier.max_ejection_ms);
+  EXPECT_FALSE(pool.health_check.enabled);
+}
+
+TEST(ConfigLoader, PoolPoliciesAreRead) {
+  const Config config = LoadOk(R"(
+[pools.blue]
+endpoints = ["10.0.0.11:8080", { address = "10.0.0.12:8080", weight = 3 }, { address = "[::1]:80" }]
+failover = "503"
+balance = "power-of-two"
+[pools.blue.outlier]
+consecutive_failures = 7
+base_ejection = "500ms"
+max_ejection = "1h"
+[pools.blue.health_check]
+path = "/status?deep=1"
+interval = "10s"
+timeout = "10s"
+healthy_threshold = 1
+unhealthy_threshold = 100
+)");
+  const routing::PoolSpec& pool = config.routing.pools[0];
+  ASSERT_EQ(pool.endpoints.size(), 3u);
+  EXPECT_EQ(pool.endpoints[0].host, "10.0.0.11");
+  EXPECT_EQ(pool.endpoints[0].weight, 1u);
+  EXPECT_EQ(pool.endpoints[1].host, "10.0.0.12");
+  EXPECT_EQ(pool.endpoints[1].port, 8080);
+  EXPECT_EQ(pool.endpoints[1].weight, 3u);
+  EXPECT_EQ(pool.endpoints[2].host, "::1");
+  EXPECT_EQ(pool.endpoints[2].weight, 1u);
+  EXPECT_EQ(pool.failover, routing::FailoverPolicy::kUnavailable);
+  EXPECT_EQ(pool.balance, routing::BalanceMode::kPowerOfTwo);
+  EXPECT_EQ(pool.outlier.consecutive_failures, 7u);
+  EXPECT_EQ(pool.outlier.base_ejection_ms, 500);
+  EXPECT_EQ(pool.outlier.max_ejection_ms, 3'600'000);
+  EXPECT_TRUE(pool.health_check.enabled);
+  EXPECT_EQ(pool.health_check.path, "/status?deep=1");
+  EXPECT_EQ(pool.health_check.interval_ms, 10'000);
+  EXPECT_EQ(pool.health_check.timeout_ms, 10'000);
+  EXPECT_EQ(pool.health_check.healthy_threshold, 1u);
+  EXPECT_EQ(pool.health_check.unhealthy_threshold, 100u);
+}
+
+TEST(ConfigLoader, OtherPoolFailoverAndRoundRobinCanBeSpelledOut) {
+  const Config config =
+      LoadOk(std::string(kOnePool) + "failover = \"other-pool\"\nbalance = \"round-robin\"\n");
+  EXPECT_EQ(config.routing.pools[0].failover, routing::FailoverPolicy::kOtherPool);
+  EXPECT_EQ(config.routing.pools[0].balance, routing::BalanceMode::kRoundRobin);
+}
+
+TEST(ConfigLoader, HealthCheckTableEnablesChecksWithDefaults) {
+  const Config on = LoadOk(std::string(kOnePool) + "[pools.blue.health_check]\n");
+  const routing::HealthCheckSpec defaults;
+  const routing::HealthCheckSpec& check = on.routing.pools[0].health_check;
+  EXPECT_TRUE(check.enabled);
+  EXPECT_EQ(check.path, defaults.path);
+  EXPECT_EQ(check.interval_ms, defaults.interval_ms);
+  EXPECT_EQ(check.timeout_ms, defaults.timeout_ms);
+  EXPECT_EQ(check.healthy_threshold, defaults.healthy_threshold);
+  EXPECT_EQ(check.unhealthy_threshold, defaults.unhealthy_threshold);
+  const Config off = LoadOk(std::string(kOnePool) + "[pools.blue.health_check]\nenabled = false\n");
+  EXPECT_FALSE(off.routing.pools[0].health_check.enabled);
+}
+
+TEST(ConfigLoader, OutlierEjectionCanBeDisabled) {
+  const Config config =
+      LoadOk(std::string(kOnePool) + "[pools.blue.outlier]\nconsecutive_failures = 0\n");
+  EXPECT_EQ(config.routing.pools[0].outlier.consecutive_failures, 0u);
+}
+
+TEST(ConfigLoader, BadFailoverAndBalance) {
+  EXPECT_THAT(PoolErrors("failover = \"fail\"\nbalance = \"least-conn\"\n"),
+              ElementsAre("test.toml:3: pools.blue.failover: must be one of \"other-pool\", "
+                          "\"503\", got \"fail\"",
+                          "test.toml:4: pools.blue.balance: must be one of \"round-robin\", "
+                          "\"power-of-two\", got \"least-conn\""));
+  EXPECT_THAT(PoolErrors("failover = 503\nbalance = true\n"),
+              ElementsAre("test.toml:3: pools.blue.failover: expected a string, got an integer",
+                          "test.toml:4: pools.blue.balance: expected a string, got a boolean"));
+}
+
+TEST(ConfigLoader, BadEndpointTables) {
+  EXPECT_THAT(LoadErrors(R"(
+[pools.blue]
+endpoints = [
+  { address = "127.0.0.1:9001", weight = 0 },
+  { address = "127.0.0.1:9002", weight = 1001 },
+  { weight = 2 },
+  { address = "127.0.0.1:9003", weight = "2" },
+  { address = "127.0.0.1:9004", wieght = 2 },
+  { address = "example.com:80" },
+  "127.0.0.1:9005",
+  { address = "127.0.0.1:9005", weight = 5 },
+  true,
+]
+)"),
+              ElementsAre("test.toml:3: pools.blue.endpoints[0].weight: must be between 1 and "
+                          "1000, got 0",
+                          "test.toml:4: pools.blue.endpoints[1].weight: must be between 1 and "
+                          "1000, got 1001",
+                          "test.toml:5: pools.blue.endpoints[2].address: missing required key",
+                          "test.toml:6: pools.blue.endpoints[3].weight: expected an integer, got "
+                          "a string",
+                          "test.toml:7: pools.blue.endpoints[4].wieght: unknown key",
+                          "test.toml:8: pools.blue.endpoints[5].address: invalid address "
+                          "\"example.com:80\": host must be a numeric IPv4 address, a bracketed "
+                          "IPv6 address or localhost (names are not resolved)",
+                          "test.toml:10: pools.blue.endpoints[7]: duplicate endpoint "
+                          "\"127.0.0.1:9005\" (same as [6])",
+                          "test.toml:11: pools.blue.endpoints[8]: expected a string or a table, "
+                          "got a boolean"));
+}
+
+TEST(ConfigLoader, BadOutlierSettings) {
+  EXPECT_THAT(PoolErrors(R"([pools.blue.outlier]
+consecutive_failures = 1001
+base_ejection = "0s"
+max_ejection = "5 m"
+colour = 1
+)"),
+              ElementsAre("test.toml:4: pools.blue.outlier.consecutive_failures: must be between "
+                          "0 and 1000, got 1001",
+                          "test.toml:5: pools.blue.outlier.base_ejection: must be greater than 0",
+                          ::testing::StartsWith("test.toml:6: pools.blue.outlier.max_ejection: "
+                                                "invalid duration \"5 m\": "),
+                          "test.toml:7: pools.blue.outlier.colour: unknown key"));
+  EXPECT_THAT(PoolErrors("[pools.blue.outlier]\nconsecutive_failures = -1\n"),
+              ElementsAre("test.toml:4: pools.blue.outlier.consecutive_failures: must be between "
+                          "0 and 1000, got -1"));
+  EXPECT_THAT(PoolErrors("outlier = true\n"),
+              ElementsAre("test.toml:3: pools.blue.outlier: expected a table, got a boolean"));
+}
+
+TEST(ConfigLoader, MaxEjectionMustNotBeShorterThanBase) {
+  EXPECT_THAT(PoolErrors("[pools.blue.outlier]\nbase_ejection = \"1m\"\nmax_ejection = \"30s\"\n"),
+              ElementsAre("test.toml:5: pools.blue.outlier.max_ejection: must not be shorter than "
+                          "base_ejection (1m)"));
+  // Only base written: the default cap (5m) is what it collides with.
+  EXPECT_THAT(PoolErrors("[pools.blue.outlier]\nbase_ejection = \"10m\"\n"),
+              ElementsAre("test.toml:4: pools.blue.outlier.base_ejection: must not be longer than "
+                          "max_ejection (5m, the default)"));
+  LoadOk(std::string(kOnePool) + "[pools.blue.outlier]\nbase_ejection = \"5m\"\n");
+}
+
+TEST(ConfigLoader, HealthCheckTimeoutMustNotExceedInterval) {
+  EXPECT_THAT(PoolErrors("[pools.blue.health_check]\ninterval = \"1s\"\ntimeout = \"1500ms\"\n"),
+              ElementsAre("test.toml:5: pools.blue.health_check.timeout: must not be longer than "
+                          "interval (1s)"));
+  // Only interval written: the default timeout (2s) is what it collides with.
+  EXPECT_THAT(PoolErrors("[pools.blue.health_check]\ninterval = \"1s\"\n"),
+              ElementsAre("test.toml:4: pools.blue.health_check.interval: must not be shorter "
+                          "than timeout (2s, the default)"));
+}
+
+TEST(ConfigLoader, HealthCheckThresholdsOutOfRange) {
+  EXPECT_THAT(PoolErrors(R"([pools.blue.health_check]
+healthy_threshold = 0
+unhealthy_threshold = 101
+)"),
+              ElementsAre("test.toml:4: pools.blue.health_check.healthy_threshold: must be "
+                          "between 1 and 100, got 0",
+                          "test.toml:5: pools.blue.health_check.unhealthy_threshold: must be "
+                          "between 1 and 100, got 101"));
+}
+
+TEST(ConfigLoader, BadHealthCheckSettings) {
+  EXPECT_THAT(PoolErrors(R"([pools.blue.health_check]
+enabled = "yes"
+path = "healthz"
+interval = "0s"
+timeout = 2
+probe = "GET"
+)"),
+              ElementsAre("test.toml:4: pools.blue.health_check.enabled: expected a boolean, got "
+                          "a string",
+                          "test.toml:5: pools.blue.health_check.path: must start with '/', got "
+                          "\"healthz\"",
+                          "test.toml:6: pools.blue.health_check.interval: must be greater than 0",
+                          "test.toml:7: pools.blue.health_check.timeout: expected a string, got "
+                          "an integer",
+                          "test.toml:8: pools.blue.health_check.probe: unknown key"));
+  for (const std::string_view path : {"/a b", "/a#top", "/caf\\u00e9", "/\\t"}) {
+    EXPECT_THAT(PoolErrors("[pools.blue.health_check]\npath = \"" + std::string(path) + "\"\n"),
+                ElementsAre(::testing::StartsWith(
+                    "test.toml:4: pools.blue.health_check.path: must be a request target: "
+                    "visible ASCII, no spaces and no '#', got ")))
+        << path;
+  }
+}
+
+// --- headers -----------------------------------------------------------------------------------
+
+TEST(ConfigLoader, XCutoverPoolHeader) {
+  EXPECT_FALSE(LoadOk(kOnePool).headers.x_cutover_pool);
+  EXPECT_TRUE(
+      LoadOk(std::string(kOnePool) + "[headers]\nx_cutover_pool = true\n").headers.x_cutover_pool);
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + "[headers]\nx_cutover_pool = \"on\"\n"),
+              ElementsAre("test.toml:4: headers.x_cutover_pool: expected a boolean, got a string"));
+}
+
+// --- routing.affinity --------------------------------------------------------------------------
+
+// kOnePool, then [routing.affinity] on line 3; `body` starts on line 4.
+std::string WithAffinity(std::string_view body) {
+  return std::string(kOnePool) + "[routing.affinity]\n" + std::string(body);
+}
+
+std::vector<std::string> AffinityErrors(std::string_view body) {
+  return LoadErrors(WithAffinity(body));
+}
+
+// A file that exists only for the duration of one test.
+class TempFile {
+ public:
+  explicit TempFile(std::string_view contents) {
+    static int counter = 0;
+    path_ = std::filesystem::temp_directory_path() /
+            ("cutover_config_loader_test_" + std::to_string(::getpid()) + "_" +
+             std::to_string(++counter) + ".key");
+    std::ofstream out(path_, std::ios::binary);
+    out << contents;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(ConfigLoader, NoAffinityMeansPerRequestSplit) {
+  const Config config = LoadOk(kOnePool);
+  EXPECT_EQ(config.routing.affinity.mode, routing::AffinityMode::kNone);
+  EXPECT_EQ(config.routing.affinity.source, routing::AffinitySource::kNone);
+  EXPECT_TRUE(config.routing.rules.empty());
+}
+
+TEST(ConfigLoader, AffinityHashEveryKeyIsRead) {
+  const Config config = LoadOk(WithAffinity(R"(
+mode = "hash"
+source = "cookie:session"
+cookie = "cid"
+cookie_path = "/shop"
+cookie_max_age = "30d"
+cookie_secure = true
+cookie_http_only = false
+cookie_same_site = "None"
+salt = "change-me"
+pin_cookie = "pin"
+pin_max_age = "12h"
+)"));
+  const routing::AffinitySpec& affinity = config.routing.affinity;
+  EXPECT_EQ(affinity.mode, routing::AffinityMode::kHash);
+  EXPECT_EQ(affinity.source, routing::AffinitySource::kCookie);
+  EXPECT_EQ(affinity.source_name, "session");
+  EXPECT_EQ(affinity.cookie, "cid");
+  EXPECT_EQ(affinity.cookie_path, "/shop");
+  EXPECT_EQ(affinity.cookie_max_age_seconds, 30 * 86'400);
+  EXPECT_TRUE(affinity.cookie_secure);
+  EXPECT_FALSE(affinity.cookie_http_only);
+  EXPECT_EQ(affinity.cookie_same_site, "None");
+  EXPECT_EQ(affinity.salt, "change-me");
+  EXPECT_EQ(affinity.pin_cookie, "pin");
+  EXPECT_EQ(affinity.pin_max_age_seconds, 12 * 3'600);
+  EXPECT_EQ(affinity.pin_key, "");
+}
+
+TEST(ConfigLoader, AffinityTableDefaultsToHashMode) {
+  const Config config = LoadOk(WithAffinity("salt = \"s\"\n"));
+  const routing::AffinitySpec& affinity = config.routing.affinity;
+  const routing::AffinitySpec defaults;
+  EXPECT_EQ(affinity.mode, routing::AffinityMode::kHash);
+  EXPECT_EQ(affinity.source, routing::AffinitySource::kNone);  // only the proxy's own cookie
+  EXPECT_EQ(affinity.cookie, defaults.cookie);
+  EXPECT_EQ(affinity.cookie_path, defaults.cookie_path);
+  EXPECT_EQ(affinity.cookie_max_age_seconds, defaults.cookie_max_age_seconds);
+  EXPECT_EQ(affinity.cookie_secure, defaults.cookie_secure);
+  EXPECT_EQ(affinity.cookie_http_only, defaults.cookie_http_only);
+  EXPECT_EQ(affinity.cookie_same_site, defaults.cookie_same_site);
+  EXPECT_EQ(affinity.pin_cookie, defaults.pin_cookie);
+  EXPECT_EQ(affinity.pin_max_age_seconds, defaults.pin_max_age_seconds);
+}
+
+TEST(ConfigLoader, AffinitySources) {
+  struct Case {
+    std::string_view text;
+    routing::AffinitySource source;
+    std::string_view name;
+  };
+  for (const Case& c : {Case{"cookie:session", routing::AffinitySource::kCookie, "session"},
+                        Case{"header:X-User-Id", routing::AffinitySource::kHeader, "X-User-Id"},
+                        Case{"ip", routing::AffinitySource::kClientIp, ""}}) {
+    const Config config =
+        LoadOk(WithAffinity("salt = \"s\"\nsource = \"" + std::string(c.text) + "\"\n"));
+    EXPECT_EQ(config.routing.affinity.source, c.source) << c.text;
+    EXPECT_EQ(config.routing.affinity.source_name, c.name) << c.text;
+  }
+}
+
+TEST(ConfigLoader, AffinityModeNoneNeedsNoSalt) {
+  const Config config = LoadOk(WithAffinity("mode = \"none\"\nsource = \"ip\"\n"));
+  EXPECT_EQ(config.routing.affinity.mode, routing::AffinityMode::kNone);
+  EXPECT_EQ(config.routing.affinity.source, routing::AffinitySource::kClientIp);
+}
+
+TEST(ConfigLoader, BadAffinitySource) {
+  struct Case {
+    std::string_view source;
+    std::string_view why;
+  };
+  constexpr std::string_view kShape = "expected \"cookie:NAME\", \"header:NAME\" or \"ip\"";
+  constexpr std::string_view kCookieName = "the cookie name must be a token (RFC 6265 §4.1.1)";
+  constexpr std::string_view kHeaderName = "the header name must be a token (RFC 9110 §5.1)";
+  for (const Case& c :
+       {Case{"cookie", kShape}, Case{"IP", kShape}, Case{"query:uid", kShape}, Case{"", kShape},
+        Case{"Cookie:session", kShape}, Case{"cookie:", kCookieName},
+        Case{"cookie:a;b", kCookieName}, Case{"header:", kHeaderName},
+        Case{"header:X User", kHeaderName}, Case{"header:X:Y", kHeaderName}}) {
+    EXPECT_THAT(AffinityErrors("salt = \"s\"\nsource = \"" + std::string(c.source) + "\"\n"),
+                ElementsAre("test.toml:5: routing.affinity.source: invalid source \"" +
+                            std::string(c.source) + "\": " + std::string(c.why)))
+        << c.source;
+  }
+}
+
+TEST(ConfigLoader, BadAffinityMode) {
+  EXPECT_THAT(AffinityErrors("mode = \"sticky\"\n"),
+              ElementsAre("test.toml:4: routing.affinity.mode: must be one of \"hash\", \"pin\", "
+                          "\"none\", got \"sticky\""));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + "[routing]\naffinity = \"hash\"\n"),
+              ElementsAre("test.toml:4: routing.affinity: expected a table, got a string"));
+}
+
+TEST(ConfigLoader, SameSiteNoneRequiresSecure) {
+  EXPECT_THAT(AffinityErrors("salt = \"s\"\ncookie_same_site = \"None\"\n"),
+              ElementsAre("test.toml:5: routing.affinity.cookie_same_site: \"None\" requires "
+                          "cookie_secure = true: browsers reject SameSite=None cookies without "
+                          "Secure"));
+  EXPECT_THAT(AffinityErrors("salt = \"s\"\ncookie_same_site = \"None\"\ncookie_secure = false\n"),
+              ElementsAre(::testing::HasSubstr("requires cookie_secure = true")));
+  EXPECT_THAT(AffinityErrors("salt = \"s\"\ncookie_same_site = \"lax\"\n"),
+              ElementsAre("test.toml:5: routing.affinity.cookie_same_site: must be one of "
+                          "\"Strict\", \"Lax\", \"None\", got \"lax\""));
+  for (const std::string_view same_site : {"Strict", "Lax"}) {
+    const Config config = LoadOk(
+        WithAffinity("salt = \"s\"\ncookie_same_site = \"" + std::string(same_site) + "\"\n"));
+    EXPECT_EQ(config.routing.affinity.cookie_same_site, same_site);
+  }
+}
+
+TEST(ConfigLoader, HashModeNeedsASalt) {
+  EXPECT_THAT(AffinityErrors("mode = \"hash\"\n"),
+              ElementsAre("test.toml:3: routing.affinity.salt: required when mode is \"hash\""));
+  EXPECT_THAT(AffinityErrors("source = \"ip\"\n"),
+              ElementsAre("test.toml:3: routing.affinity.salt: required when mode is \"hash\""));
+  EXPECT_THAT(AffinityErrors("salt = \"\"\n"),
+              ElementsAre("test.toml:4: routing.affinity.salt: must not be empty when mode is "
+                          "\"hash\""));
+  EXPECT_THAT(AffinityErrors("salt = 42\n"),
+              ElementsAre("test.toml:4: routing.affinity.salt: expected a string, got an "
+                          "integer"));
+}
+
+TEST(ConfigLoader, BadAffinityCookies) {
+  EXPECT_THAT(AffinityErrors(R"(salt = "s"
+cookie = "my cookie"
+cookie_path = "shop"
+pin_cookie = ""
+)"),
+              ElementsAre("test.toml:5: routing.affinity.cookie: a cookie name must be a token "
+                          "(RFC 6265 §4.1.1), got \"my cookie\"",
+                          "test.toml:6: routing.affinity.cookie_path: must start with '/', got "
+                          "\"shop\"",
+                          "test.toml:7: routing.affinity.pin_cookie: a cookie name must be a "
+                          "token (RFC 6265 §4.1.1), got \"\""));
+  EXPECT_THAT(AffinityErrors("salt = \"s\"\ncookie_path = \"/a;Domain=evil\"\n"),
+              ElementsAre("test.toml:5: routing.affinity.cookie_path: must be visible ASCII "
+                          "without spaces or ';' (RFC 6265 §4.1.1), got \"/a;Domain=evil\""));
+}
+
+TEST(ConfigLoader, CookieLifetimes) {
+  EXPECT_EQ(LoadOk(WithAffinity("salt = \"s\"\ncookie_max_age = \"400d\"\n"))
+                .routing.affinity.cookie_max_age_seconds,
+            400 * 86'400);
+  EXPECT_EQ(LoadOk(WithAffinity("salt = \"s\"\ncookie_max_age = \"90m\"\n"))
+                .routing.affinity.cookie_max_age_seconds,
+            90 * 60);
+  EXPECT_THAT(AffinityErrors(R"(salt = "s"
+cookie_max_age = "1500ms"
+pin_max_age = "401d"
+)"),
+              ElementsAre("test.toml:5: routing.affinity.cookie_max_age: must be a whole number "
+                          "of seconds, got \"1500ms\"",
+                          "test.toml:6: routing.affinity.pin_max_age: must be at most 400d: "
+                          "browsers cap cookie lifetimes at 400 days, got \"401d\""));
+  EXPECT_THAT(AffinityErrors("salt = \"s\"\ncookie_max_age = \"0d\"\npin_max_age = \"1w\"\n"),
+              ElementsAre("test.toml:5: routing.affinity.cookie_max_age: must be greater than 0",
+                          "test.toml:6: routing.affinity.pin_max_age: invalid duration \"1w\": "
+                          "expected an integer and a unit (ms, s, m, h, d), e.g. \"12h\" or "
+                          "\"30d\""));
+  EXPECT_THAT(AffinityErrors("salt = \"s\"\ncookie_max_age = \"d\"\npin_max_age = \"-1d\"\n"),
+              ElementsAre(::testing::HasSubstr("invalid duration \"d\""),
+                          ::testing::HasSubstr("invalid duration \"-1d\"")));
+}
+
+TEST(ConfigLoader, DaysAreOnlyForCookieLifetimes) {
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + "[timeouts]\nidle = \"1d\"\n"),
+              ElementsAre("test.toml:4: timeouts.idle: invalid duration \"1d\": expected an "
+                          "integer and a unit (ms, s, m, h), e.g. \"250ms\" or \"10s\""));
+}
+
+TEST(ConfigLoader, UnknownAffinityKey) {
+  EXPECT_THAT(AffinityErrors("salt = \"s\"\ncookie_domain = \"example.com\"\n"),
+              ElementsAre("test.toml:5: routing.affinity.cookie_domain: unknown key"));
+}
+
+// --- pin mode ----------------------------------------------------------------------------------
+
+constexpr std::string_view kPinKey = "0123456789abcdef";  // 16 bytes, the minimum
+
+TEST(ConfigLoader, PinModeWithInlineKey) {
+  const Config config = LoadOk(WithAffinity("mode = \"pin\"\npin_key = \"" + std::string(kPinKey) +
+                                            "\"\npin_max_age = \"1d\"\n"));
+  const routing::AffinitySpec& affinity = config.routing.affinity;
+  EXPECT_EQ(affinity.mode, routing::AffinityMode::kPin);
+  EXPECT_EQ(affinity.pin_key, kPinKey);
+  EXPECT_EQ(affinity.pin_max_age_seconds, 86'400);
+  EXPECT_EQ(affinity.salt, "");  // pin mode does not need one
+}
+
+TEST(ConfigLoader, PinKeyFileIsReadAndTrimmed) {
+  const TempFile key("  key with inner spaces, long enough \t\r\n\n");
+  const Config config =
+      LoadOk(WithAffinity("mode = \"pin\"\npin_key_file = \"" + key.path() + "\"\n"));
+  EXPECT_EQ(config.routing.affinity.pin_key, "  key with inner spaces, long enough");
+}
+
+TEST(ConfigLoader, PinKeyTooShort) {
+  const std::vector<std::string> errors = AffinityErrors("mode = \"pin\"\npin_key = \"hunter2\"\n");
+  EXPECT_THAT(errors, ElementsAre("test.toml:5: routing.affinity.pin_key: must be at least 16 "
+                                  "bytes long, got 7"));
+  EXPECT_THAT(errors, ::testing::Each(::testing::Not(::testing::HasSubstr("hunter2"))));
+  // 15 bytes is one short.
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key = \"0123456789abcde\"\n"),
+              ElementsAre(::testing::HasSubstr("got 15")));
+}
+
+TEST(ConfigLoader, PinKeyFromFileTooShort) {
+  const TempFile key("hunter2\n");
+  const std::vector<std::string> errors =
+      AffinityErrors("mode = \"pin\"\npin_key_file = \"" + key.path() + "\"\n");
+  EXPECT_THAT(errors,
+              ElementsAre("test.toml:5: routing.affinity.pin_key_file: the key in \"" + key.path() +
+                          "\" must be at least 16 bytes long (trailing whitespace not "
+                          "counted), got 7"));
+  EXPECT_THAT(errors, ::testing::Each(::testing::Not(::testing::HasSubstr("hunter2"))));
+  const TempFile empty("");
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key_file = \"" + empty.path() + "\"\n"),
+              ElementsAre(::testing::HasSubstr("got 0")));
+}
+
+TEST(ConfigLoader, PinKeyAndPinKeyFileTogether) {
+  const TempFile key("0123456789abcdef0123456789abcdef\n");
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key = \"" + std::string(kPinKey) +
+                             "\"\npin_key_file = \"" + key.path() + "\"\n"),
+              ElementsAre("test.toml:6: routing.affinity.pin_key_file: set either pin_key or "
+                          "pin_key_file, not both"));
+}
+
+TEST(ConfigLoader, PinModeNeedsAKey) {
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\n"),
+              ElementsAre("test.toml:4: routing.affinity: mode \"pin\" needs a signing key: set "
+                          "pin_key or pin_key_file"));
+}
+
+TEST(ConfigLoader, UnreadablePinKeyFile) {
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key_file = \"/nonexistent/pin.key\"\n"),
+              ElementsAre("test.toml:5: routing.affinity.pin_key_file: cannot read "
+                          "\"/nonexistent/pin.key\": No such file or directory"));
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key_file = \"/\"\n"),
+              ElementsAre("test.toml:5: routing.affinity.pin_key_file: cannot read \"/\": Is a "
+                          "directory"));
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key_file = \"\"\n"),
+              ElementsAre("test.toml:5: routing.affinity.pin_key_file: must not be empty"));
+}
+
+TEST(ConfigLoader, PinKeyFileIsOnlyReadInPinMode) {
+  // A hash-mode file may keep the path of a key that only the pin-mode hosts have.
+  const Config config = LoadOk(
+      WithAffinity("mode = \"hash\"\nsalt = \"s\"\npin_key_file = \"/nonexistent/pin.key\"\n"));
+  EXPECT_EQ(config.routing.affinity.pin_key, "");
+}
+
+TEST(ConfigLoader, PinCookieMustDifferFromTheAffinityCookie) {
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key = \"" + std::string(kPinKey) +
+                             "\"\ncookie = \"sid\"\npin_cookie = \"sid\"\n"),
+              ElementsAre("test.toml:7: routing.affinity.pin_cookie: the pin cookie and the "
+                          "affinity cookie must have different names, both are \"sid\""));
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key = \"" + std::string(kPinKey) +
+                             "\"\ncookie = \"cutover_pin\"\n"),
+              ElementsAre("test.toml:6: routing.affinity.cookie: the pin cookie and the affinity "
+                          "cookie must have different names, both are \"cutover_pin\""));
+}
+
+// --- routing.rules -----------------------------------------------------------------------------
+
+// kTwoPools and a 90/10 split on lines 1-6; `rules` starts on line 7.
+std::string WithRules(std::string_view rules) {
+  return std::string(kTwoPools) + "[routing]\nweights = { blue = 90, green = 10 }\n" +
+         std::string(rules);
+}
+
+std::vector<std::string> RuleErrors(std::string_view rules) {
+  return LoadErrors(WithRules(rules));
+}
+
+using Kind = routing::ConditionSpec::Kind;
+
+MATCHER_P3(IsCondition, kind, name, values, "") {
+  return arg.kind == kind && arg.name == name &&
+         arg.values == std::vector<std::string>(values.begin(), values.end());
+}
+
+using Values = std::vector<std::string_view>;
+
+TEST(ConfigLoader, RuleDefaults) {
+  const Config config = LoadOk(WithRules(R"(
+[[routing.rules]]
+name = "everyone"
+pool = "green"
+)"));
+  ASSERT_EQ(config.routing.rules.size(), 1u);
+  const routing::RuleSpec& rule = config.routing.rules[0];
+  EXPECT_EQ(rule.name, "everyone");
+  EXPECT_EQ(rule.pool, "green");
+  EXPECT_TRUE(rule.enabled);
+  EXPECT_EQ(rule.kind, routing::FlagKind::kTemporary);
+  EXPECT_EQ(rule.owner, "");
+  EXPECT_FALSE(rule.expires_unix.has_value());
+  EXPECT_TRUE(rule.conditions.empty());  // matches every request
+}
+
+TEST(ConfigLoader, RulesEveryKeyIsRead) {
+  const Config config = LoadOk(WithRules(R"(
+[routing.affinity]
+source = "header:X-User-Id"
+salt = "s"
+
+[[routing.rules]]
+name = "beta-testers"
+pool = "green"
+enabled = false
+kind = "targeted"
+owner = "checkout-team"
+expires = 2027-01-31
+[routing.rules.match]
+query = { variant = ["b", "c"] }
+header = { "X-Beta" = "1", "X-Tier" = ["gold", "silver"] }
+header_prefix = { "User-Agent" = "Mozilla/" }
+header_present = ["X-Canary", "X-Debug"]
+header_absent = "X-Bot"
+header_regex = { "X-Version" = "v2\\.[0-9]+" }
+cookie = { plan = "pro" }
+path_prefix = ["/api", "/v2"]
+method = ["GET", "HEAD"]
+client_cidr = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]
+affinity_keys = ["user-1", "user-2"]
+
+[[routing.rules]]
+name = "qa.env_1"
+pool = "blue"
+kind = "environment"
+expires = 2027-01-31T18:00:00+01:00
+match = { path_prefix = "/" }
+)"));
+  ASSERT_EQ(config.routing.rules.size(), 2u);
+  const routing::RuleSpec& beta = config.routing.rules[0];
+  EXPECT_EQ(beta.name, "beta-testers");
+  EXPECT_EQ(beta.pool, "green");
+  EXPECT_FALSE(beta.enabled);
+  EXPECT_EQ(beta.kind, routing::FlagKind::kTargeted);
+  EXPECT_EQ(beta.owner, "checkout-team");
+  EXPECT_EQ(beta.expires_unix, 1'801'440'000);  // 2027-02-01T00:00:00Z
+  // Fixed order by kind, names within a kind in file order.
+  EXPECT_THAT(beta.conditions,
+              ElementsAre(IsCondition(Kind::kHeaderExact, "X-Beta", Values{"1"}),
+                          IsCondition(Kind::kHeaderExact, "X-Tier", Values{"gold", "silver"}),
+                          IsCondition(Kind::kHeaderPrefix, "User-Agent", Values{"Mozilla/"}),
+                          IsCondition(Kind::kHeaderPresent, "X-Canary", Values{}),
+                          IsCondition(Kind::kHeaderPresent, "X-Debug", Values{}),
+                          IsCondition(Kind::kHeaderAbsent, "X-Bot", Values{}),
+                          IsCondition(Kind::kHeaderRegex, "X-Version", Values{"v2\\.[0-9]+"}),
+                          IsCondition(Kind::kCookie, "plan", Values{"pro"}),
+                          IsCondition(Kind::kQuery, "variant", Values{"b", "c"}),
+                          IsCondition(Kind::kPathPrefix, "", Values{"/api", "/v2"}),
+                          IsCondition(Kind::kMethod, "", Values{"GET", "HEAD"}),
+                          IsCondition(Kind::kClientCidr, "",
+                                      Values{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7"}),
+                          IsCondition(Kind::kAffinityKeys, "", Values{"user-1", "user-2"})));
+  const routing::RuleSpec& qa = config.routing.rules[1];
+  EXPECT_EQ(qa.name, "qa.env_1");
+  EXPECT_EQ(qa.pool, "blue");
+  EXPECT_TRUE(qa.enabled);
+  EXPECT_EQ(qa.kind, routing::FlagKind::kEnvironment);
+  EXPECT_EQ(qa.expires_unix, 1'801'414'800);  // 2027-01-31T17:00:00Z
+  EXPECT_THAT(qa.conditions, ElementsAre(IsCondition(Kind::kPathPrefix, "", Values{"/"})));
+}
+
+TEST(ConfigLoader, ExpiresDateIsValidThroughThatDay) {
+  struct Case {
+    std::string_view expires;
+    int64_t unix;
+  };
+  for (const Case& c :
+       {Case{"2024-02-29", 1'709'251'200},            // leap day -> 03-01
+        Case{"2027-01-31T00:00:00Z", 1'801'353'600},  // that instant
+        Case{"2027-01-31 23:59:59-00:30", 1'801'441'799}, Case{"1970-01-01", 86'400}}) {
+    const Config config =
+        LoadOk(WithRules("[[routing.rules]]\nname = \"r\"\npool = \"green\"\n"
+                         "expires = " +
+                         std::string(c.expires) + "\n"));
+    EXPECT_EQ(config.routing.rules[0].expires_unix, c.unix) << c.expires;
+  }
+}
+
+TEST(ConfigLoader, ExpiresMustBeADateOrAnOffsetDateTime) {
+  EXPECT_THAT(RuleErrors(R"([[routing.rules]]
+name = "local"
+pool = "green"
+expires = 2027-01-31T18:00:00
+[[routing.rules]]
+name = "text"
+pool = "green"
+expires = "2027-01-31"
+[[routing.rules]]
+name = "time"
+pool = "green"
+expires = 18:00:00
+)"),
+              ElementsAre("test.toml:10: routing.rules[0].expires: a date-time needs a UTC "
+                          "offset, e.g. 2027-01-31T18:00:00Z or 2027-01-31T18:00:00+01:00; or "
+                          "write a date, valid through that day (UTC)",
+                          "test.toml:14: routing.rules[1].expires: expected a date (2027-01-31) "
+                          "or a date-time with offset (2027-01-31T18:00:00Z), got a string",
+                          "test.toml:18: routing.rules[2].expires: expected a date (2027-01-31) "
+                          "or a date-time with offset (2027-01-31T18:00:00Z), got a time"));
+}
+
+TEST(ConfigLoader, RuleNamesAndPools) {
+  EXPECT_THAT(RuleErrors(R"([[routing.rules]]
+pool = "green"
+[[routing.rules]]
+name = "beta testers"
+pool = "green"
+[[routing.rules]]
+name = "beta"
+[[routing.rules]]
+name = "beta"
+pool = "red"
+[[routing.rules]]
+name = 7
+pool = 7
+)"),
+              ElementsAre("test.toml:7: routing.rules[0].name: missing required key",
+                          "test.toml:10: routing.rules[1].name: a rule name must be 1 to 64 "
+                          "characters from A-Z, a-z, 0-9, '_', '.' and '-', got \"beta testers\"",
+                          "test.toml:12: routing.rules[2].pool: missing required key",
+                          "test.toml:15: routing.rules[3].name: duplicate rule name \"beta\" "
+                          "(same as routing.rules[2])",
+                          "test.toml:16: routing.rules[3].pool: unknown pool \"red\"",
+                          "test.toml:18: routing.rules[4].name: expected a string, got an "
+                          "integer",
+                          "test.toml:19: routing.rules[4].pool: expected a string, got an "
+                          "integer"));
+  LoadOk(
+      WithRules("[[routing.rules]]\nname = \"" + std::string(64, 'x') + "\"\npool = \"green\"\n"));
+  EXPECT_THAT(
+      RuleErrors("[[routing.rules]]\nname = \"" + std::string(65, 'x') + "\"\npool = \"green\"\n"),
+      ElementsAre(::testing::HasSubstr("a rule name must be 1 to 64 characters")));
+}
+
+TEST(ConfigLoader, EnabledRuleIntoAPoolWithoutEndpoints) {
+  const std::string pools = R"(
+[pools.blue]
+endpoints = ["127.0.0.1:9001"]
+[pools.green]
+endpoints = []
+[routing]
+weights = { blue = 100 }
+[[routing.rules]]
+name = "beta"
+pool = "green"
+)";
+  EXPECT_THAT(LoadErrors(pools),
+              ElementsAre("test.toml:9: routing.rules[0].pool: pool \"green\" has no endpoints; "
+                          "set enabled = false until it has some"));
+  const Config config = LoadOk(pools + "enabled = false\n");
+  EXPECT_FALSE(config.routing.rules[0].enabled);
+}
+
+TEST(ConfigLoader, BadRuleKindAndOwner) {
+  EXPECT_THAT(RuleErrors(R"([[routing.rules]]
+name = "beta"
+pool = "green"
+kind = "permanent"
+owner = ["a", "b"]
+enabled = "yes"
+)"),
+              ElementsAre("test.toml:10: routing.rules[0].kind: must be one of \"temporary\", "
+                          "\"environment\", \"targeted\", got \"permanent\"",
+                          "test.toml:11: routing.rules[0].owner: expected a string, got an array",
+                          "test.toml:12: routing.rules[0].enabled: expected a boolean, got a "
+                          "string"));
+}
+
+TEST(ConfigLoader, RulesMustBeAnArrayOfTables) {
+  EXPECT_THAT(RuleErrors("[routing.rules]\nname = \"beta\"\n"),
+              ElementsAre("test.toml:7: routing.rules: expected an array of tables "
+                          "([[routing.rules]]), got a table"));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + "[routing]\nrules = [\"beta\"]\n"),
+              ElementsAre("test.toml:4: routing.rules[0]: expected a table, got a string"));
+}
+
+TEST(ConfigLoader, UnknownRuleAndMatchKeys) {
+  EXPECT_THAT(RuleErrors(R"([[routing.rules]]
+name = "beta"
+pool = "green"
+weight = 10
+match = { hedaer = { "X-Beta" = "1" }, path = "/api" }
+)"),
+              ElementsAre("test.toml:10: routing.rules[0].weight: unknown key",
+                          "test.toml:11: routing.rules[0].match.hedaer: unknown key",
+                          "test.toml:11: routing.rules[0].match.path: unknown key"));
+  EXPECT_THAT(RuleErrors("[[routing.rules]]\nname = \"beta\"\npool = \"green\"\nmatch = \"all\"\n"),
+              ElementsAre("test.toml:10: routing.rules[0].match: expected a table, got a string"));
+}
+
+// Rule `beta` on lines 7-9, its match table on line 10 and its keys from line 11.
+std::vector<std::string> MatchErrors(std::string_view match) {
+  return RuleErrors(
+      "[[routing.rules]]\nname = \"beta\"\npool = \"green\"\n[routing.rules.match]\n" +
+      std::string(match));
+}
+
+TEST(ConfigLoader, MatchValuesOfTheWrongType) {
+  EXPECT_THAT(MatchErrors(R"(header = { "X-Beta" = 1 }
+header_prefix = { "X-Tier" = ["gold", 2] }
+cookie = { plan = [] }
+query = "variant=b"
+header_present = [["X-A"]]
+header_regex = { "X-Version" = ["v1", "v2"] }
+path_prefix = 7
+method = {}
+)"),
+              ElementsAre("test.toml:11: routing.rules[0].match.header.X-Beta: expected a string "
+                          "or an array of strings, got an integer",
+                          "test.toml:12: routing.rules[0].match.header_prefix.X-Tier[1]: expected "
+                          "a string, got an integer",
+                          "test.toml:13: routing.rules[0].match.cookie.plan: must not be empty: "
+                          "an empty list matches nothing",
+                          "test.toml:14: routing.rules[0].match.query: expected a table, got a "
+                          "string",
+                          "test.toml:15: routing.rules[0].match.header_present[0]: expected a "
+                          "string, got an array",
+                          "test.toml:16: routing.rules[0].match.header_regex.X-Version: expected "
+                          "a string, got an array",
+                          "test.toml:17: routing.rules[0].match.path_prefix: expected a string or "
+                          "an array of strings, got an integer",
+                          "test.toml:18: routing.rules[0].match.method: expected a string or an "
+                          "array of strings, got a table"));
+}
+
+TEST(ConfigLoader, MatchNames) {
+  EXPECT_THAT(MatchErrors(R"(header = { "X Beta" = "1" }
+header_present = ["", "X-Ok"]
+header_absent = "X:Bot"
+cookie = { "a;b" = "1" }
+query = { "a=b" = "1", "" = "2" }
+)"),
+              ElementsAre("test.toml:11: routing.rules[0].match.header.\"X Beta\": a header name "
+                          "must be a token (RFC 9110 §5.1)",
+                          "test.toml:12: routing.rules[0].match.header_present[0]: a header name "
+                          "must be a token (RFC 9110 §5.1)",
+                          "test.toml:13: routing.rules[0].match.header_absent: a header name must "
+                          "be a token (RFC 9110 §5.1)",
+                          "test.toml:14: routing.rules[0].match.cookie.\"a;b\": a cookie name "
+                          "must be a token (RFC 6265 §4.1.1)",
+                          "test.toml:15: routing.rules[0].match.query.\"a=b\": a query parameter "
+                          "name must be non-empty visible ASCII without '&', '=' or '#'",
+                          "test.toml:15: routing.rules[0].match.query.\"\": a query parameter "
+                          "name must be non-empty visible ASCII without '&', '=' or '#'"));
+}
+
+TEST(ConfigLoader, BadRegex) {
+  // The reason is the regex engine's own; the router compiles the regex, the loader asks it.
+  EXPECT_THAT(MatchErrors("header_regex = { \"X-Version\" = \"v(2\" }\n"),
+              ElementsAre("test.toml:11: routing.rules[0].match.header_regex.X-Version: invalid "
+                          "regex \"v(2\": Mismatched '(' and ')' in regular expression"));
+  // The router's matcher runs in polynomial time and so cannot take back-references.
+  EXPECT_THAT(MatchErrors("header_regex = { \"X-Version\" = '(a)\\1' }\n"),
+              ElementsAre(::testing::StartsWith("test.toml:11: routing.rules[0].match.header_regex."
+                                                "X-Version: invalid regex \"(a)\\\\1\": ")));
+  // Control characters in the pattern are escaped, like every value from the file.
+  EXPECT_THAT(MatchErrors("header_regex = { \"X-Version\" = \"\\u001b[\" }\n"),
+              ElementsAre(::testing::StartsWith("test.toml:11: routing.rules[0].match.header_regex."
+                                                "X-Version: invalid regex \"\\u001b[\": ")));
+}
+
+TEST(ConfigLoader, BadCidr) {
+  struct Case {
+    std::string_view cidr;
+    std::string_view why;
+  };
+  constexpr std::string_view kNotAnAddress = "not a numeric IPv4 or IPv6 address";
+  constexpr std::string_view kV4Length = "the prefix length must be an integer from 0 to 32";
+  constexpr std::string_view kV6Length = "the prefix length must be an integer from 0 to 128";
+  for (const Case& c : {Case{"10.0.0.0/33", kV4Length}, Case{"10.0.0.0/", kV4Length},
+                        Case{"10.0.0.0/-1", kV4Length}, Case{"10.0.0.0/8/8", kV4Length},
+                        Case{"10.0.0.0/ 8", kV4Length}, Case{"2001:db8::/129", kV6Length},
+                        Case{"10.0.0/8", kNotAnAddress}, Case{"010.0.0.0/8", kNotAnAddress},
+                        Case{"fe80::1%eth0", kNotAnAddress}, Case{"[::1]/128", kNotAnAddress},
+                        Case{"localhost", kNotAnAddress}, Case{"", kNotAnAddress}}) {
+    EXPECT_THAT(MatchErrors("client_cidr = [\"0.0.0.0/0\", \"" + std::string(c.cidr) + "\"]\n"),
+                ElementsAre("test.toml:11: routing.rules[0].match.client_cidr[1]: invalid CIDR \"" +
+                            std::string(c.cidr) + "\": " + std::string(c.why)))
+        << c.cidr;
+  }
+}
+
+TEST(ConfigLoader, AcceptedCidrs) {
+  // Host bits past the prefix are ignored by the router (routing/ip_address.h).
+  for (const std::string_view cidr : {"0.0.0.0/0", "::/0", "192.0.2.7", "::1", "10.1.2.3/8",
+                                      "::ffff:10.0.0.0/104", "2001:db8::/32", "192.0.2.7/32"}) {
+    const Config config =
+        LoadOk(WithRules("[[routing.rules]]\nname = \"r\"\npool = \"green\"\nmatch = { client_cidr "
+                         "= \"" +
+                         std::string(cidr) + "\" }\n"));
+    EXPECT_THAT(config.routing.rules[0].conditions,
+                ElementsAre(IsCondition(Kind::kClientCidr, "", Values{cidr})));
+  }
+}
+
+TEST(ConfigLoader, BadPathPrefixesMethodsAndKeys) {
+  EXPECT_THAT(MatchErrors(R"(path_prefix = "api"
+method = ["GET", "get", "M-SEARCH", ""]
+affinity_keys = ["user-1", ""]
+)"),
+              ElementsAre("test.toml:11: routing.rules[0].match.path_prefix: must start with "
+                          "'/', got \"api\"",
+                          "test.toml:12: routing.rules[0].match.method[1]: a method must be "
+                          "upper-case letters A-Z, got \"get\"",
+                          "test.toml:12: routing.rules[0].match.method[2]: a method must be "
+                          "upper-case letters A-Z, got \"M-SEARCH\"",
+                          "test.toml:12: routing.rules[0].match.method[3]: a method must be "
+                          "upper-case letters A-Z, got \"\"",
+                          "test.toml:13: routing.rules[0].match.affinity_keys[1]: must not be "
+                          "empty"));
+}
+
+TEST(ConfigLoader, EmptyValues) {
+  // An exact value may be empty (a header sent empty); a prefix or a regex may not.
+  const Config config = LoadOk(WithRules(R"([[routing.rules]]
+name = "r"
+pool = "green"
+match = { header = { "X-Beta" = "" }, cookie = { plan = "" }, query = { debug = "" } }
+)"));
+  EXPECT_EQ(config.routing.rules[0].conditions.size(), 3u);
+  EXPECT_THAT(MatchErrors(R"(header_prefix = { "X-Tier" = ["gold", ""] }
+header_regex = { "X-Version" = "" }
+)"),
+              ElementsAre("test.toml:11: routing.rules[0].match.header_prefix.X-Tier[1]: must "
+                          "not be empty (header_present matches any value)",
+                          "test.toml:12: routing.rules[0].match.header_regex.X-Version: must not "
+                          "be empty (header_present matches any value)"));
+}
+
+TEST(ConfigLoader, EmptyMatchTableMatchesEverything) {
+  const Config config =
+      LoadOk(WithRules("[[routing.rules]]\nname = \"r\"\npool = \"green\"\nmatch = {}\n"));
+  EXPECT_TRUE(config.routing.rules[0].conditions.empty());
+}
+
+TEST(ConfigLoader, EveryRoutingErrorIsReportedAtOnce) {
+  // Affinity, rule and pool errors all come out in one run, in file order.
+  EXPECT_THAT(LoadErrors(R"(
+[pools.blue]
+endpoints = ["127.0.0.1:9001"]
+balance = "random"
+[routing.affinity]
+source = "cookie"
+[[routing.rules]]
+name = "r"
+pool = "blue"
+match = { client_cidr = "10.0.0.0/40" }
+)"),
+              ElementsAre("test.toml:3: pools.blue.balance: must be one of \"round-robin\", "
+                          "\"power-of-two\", got \"random\"",
+                          "test.toml:4: routing.affinity.salt: required when mode is \"hash\"",
+                          "test.toml:5: routing.affinity.source: invalid source \"cookie\": "
+                          "expected \"cookie:NAME\", \"header:NAME\" or \"ip\"",
+                          "test.toml:9: routing.rules[0].match.client_cidr: invalid CIDR "
+                          "\"10.0.0.0/40\": the prefix length must be an integer from 0 to 32"));
+}
+
 // --- files -----------------------------------------------------------------------------------
 
 TEST(ConfigLoader, LoadConfigFileReadsTheFile) {
@@ -866,7 +1787,12 @@ TEST(ConfigLoader, ShippedExamplesLoad) {
     EXPECT_TRUE(result.config.has_value()) << entry.path();
     ++loaded;
   }
-  EXPECT_GE(loaded, 3);
+  EXPECT_GE(loaded, 5);
+}
+
+ConfigLoadResult LoadExample(std::string_view name) {
+  return LoadConfigFile(
+      (std::filesystem::path(CUTOVER_SOURCE_DIR) / "deploy/examples" / name).string());
 }
 
 TEST(ConfigLoader, BlueGreenExampleMatchesTheDesign) {
@@ -882,6 +1808,42 @@ TEST(ConfigLoader, BlueGreenExampleMatchesTheDesign) {
   EXPECT_EQ(spec.pools[1].basis_points, 1000u);
   EXPECT_EQ(spec.baseline, "blue");
   EXPECT_EQ(spec.candidate, "green");
+  EXPECT_EQ(spec.affinity.mode, routing::AffinityMode::kHash);
+  EXPECT_EQ(spec.affinity.source, routing::AffinitySource::kCookie);
+  EXPECT_EQ(spec.affinity.source_name, "session");
+  EXPECT_EQ(spec.affinity.salt, "change-me");
+  ASSERT_EQ(spec.rules.size(), 1u);
+  EXPECT_EQ(spec.rules[0].name, "beta-testers");
+  EXPECT_EQ(spec.rules[0].pool, "green");
+  EXPECT_EQ(spec.rules[0].kind, routing::FlagKind::kTargeted);
+  EXPECT_EQ(spec.rules[0].owner, "checkout-team");
+  EXPECT_EQ(spec.rules[0].expires_unix, 1'801'440'000);
+  EXPECT_THAT(spec.rules[0].conditions,
+              ElementsAre(IsCondition(Kind::kHeaderExact, "X-Beta", Values{"1"})));
+}
+
+TEST(ConfigLoader, PinModeExample) {
+  ConfigLoadResult result = LoadExample("pin-mode.toml");
+  ASSERT_TRUE(result.config.has_value());
+  const routing::AffinitySpec& affinity = result.config->routing.affinity;
+  EXPECT_EQ(affinity.mode, routing::AffinityMode::kPin);
+  EXPECT_GE(affinity.pin_key.size(), 16u);
+  EXPECT_TRUE(affinity.cookie_secure);
+}
+
+TEST(ConfigLoader, HealthCheckedExample) {
+  ConfigLoadResult result = LoadExample("health-checked.toml");
+  ASSERT_TRUE(result.config.has_value());
+  const routing::RoutingSpec& spec = result.config->routing;
+  ASSERT_EQ(spec.pools.size(), 2u);
+  EXPECT_EQ(spec.pools[0].endpoints[0].weight, 2u);
+  EXPECT_EQ(spec.pools[0].balance, routing::BalanceMode::kPowerOfTwo);
+  EXPECT_EQ(spec.pools[0].failover, routing::FailoverPolicy::kOtherPool);
+  EXPECT_TRUE(spec.pools[0].health_check.enabled);
+  EXPECT_EQ(spec.pools[1].failover, routing::FailoverPolicy::kUnavailable);
+  EXPECT_TRUE(spec.pools[1].health_check.enabled);
+  EXPECT_EQ(spec.pools[1].health_check.path, "/healthz?deep=1");
+  EXPECT_TRUE(result.config->headers.x_cutover_pool);
 }
 
 }  // namespace
