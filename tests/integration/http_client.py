@@ -61,6 +61,18 @@ class HttpResponse:
         return f"<HttpResponse {self.status} {self.headers!r} body={body!r}>"
 
 
+def parse_set_cookie(line: str) -> tuple:
+    """A Set-Cookie value as (name, value, {attribute name lowercased: value or True})."""
+    parts = [p.strip() for p in line.split(";")]
+    name, _, value = parts[0].partition("=")
+    attrs = {}
+    for p in parts[1:]:
+        if p:
+            k, eq, v = p.partition("=")
+            attrs[k.strip().lower()] = v.strip() if eq else True
+    return name.strip(), value.strip(), attrs
+
+
 def build_request(method: str, target: str, headers=None, body: Optional[bytes] = None,
                   host: Optional[str] = "test.local", version: str = "HTTP/1.1") -> bytes:
     """Request bytes; adds Host (unless host is None) and Content-Length for a body unless

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -48,6 +49,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _toml_key(k: str) -> str:
+    """A bare key when TOML allows one, else a quoted key ("X.Y", "a b")."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", k):
+        return k
+    return '"' + k.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _toml_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -58,20 +66,52 @@ def _toml_value(v) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
     raise TypeError(f"cannot render {v!r} as TOML")
+
+
+def _pool_lines(name: str, pool) -> list:
+    """[pools.NAME]: a list of endpoints, or a dict with `endpoints` and pool policies
+    (`failover`, `balance`, ...) where dict values (`outlier`, `health_check`) become
+    [pools.NAME.KEY] sub-tables. An endpoint is "host:port" or a dict (inline table)."""
+    if not isinstance(pool, dict):
+        pool = {"endpoints": list(pool)}
+    lines = [f"[pools.{name}]"]
+    subtables = []
+    for k, v in pool.items():
+        if isinstance(v, dict):
+            subtables.append((k, v))
+        else:
+            lines.append(f"{_toml_key(k)} = {_toml_value(list(v) if k == 'endpoints' else v)}")
+    lines.append("")
+    for k, v in subtables:
+        lines.append(f"[pools.{name}.{_toml_key(k)}]")
+        lines += [f"{_toml_key(sk)} = {_toml_value(sv)}" for sk, sv in v.items()]
+        lines.append("")
+    return lines
 
 
 def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
                   candidate: str = "green", workers: int = 1, timeouts: Optional[dict] = None,
                   limits: Optional[dict] = None, log: Optional[dict] = None,
-                  headers: Optional[dict] = None) -> str:
-    """The TOML config text. pools: name -> list of "host:port"."""
+                  headers: Optional[dict] = None, affinity: Optional[dict] = None,
+                  rules: Optional[list] = None) -> str:
+    """The TOML config text. pools: name -> list of "host:port" (or a dict, see
+    _pool_lines); affinity: the [routing.affinity] keys; rules: one dict per
+    [[routing.rules]] (values rendered inline, e.g. match = {"header": {"X-Beta": "1"}})."""
     lines = ["[listener]", f'address = "127.0.0.1:{port}"', f"workers = {workers}", ""]
-    for name, endpoints in pools.items():
-        lines += [f"[pools.{name}]", f"endpoints = {_toml_value(list(endpoints))}", ""]
+    for name, pool in pools.items():
+        lines += _pool_lines(name, pool)
     lines += ["[routing]", f"baseline = {_toml_value(baseline)}",
               f"candidate = {_toml_value(candidate)}", f"weights = {_toml_value(weights)}", ""]
+    if affinity:
+        lines.append("[routing.affinity]")
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in affinity.items()]
+        lines.append("")
+    for rule in rules or ():
+        lines.append("[[routing.rules]]")
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in rule.items()]
+        lines.append("")
     for section, values in (("timeouts", {**DEFAULT_TIMEOUTS, **(timeouts or {})}),
                             ("limits", limits), ("log", log), ("headers", headers)):
         if values:
@@ -174,6 +214,31 @@ class CutoverProcess:
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
+
+    RELOAD_APPLIED = "reload: applied"
+    RELOAD_REJECTED = "keeping the running config"
+
+    def sighup_and_wait(self, timeout: float = 5.0) -> str:
+        """SIGHUP, then polls stderr until the reload is logged: "applied" or "rejected"."""
+        text = self.stderr_text()
+        applied, rejected = text.count(self.RELOAD_APPLIED), text.count(self.RELOAD_REJECTED)
+        self.signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.stderr_text()
+            if text.count(self.RELOAD_APPLIED) > applied:
+                return "applied"
+            if text.count(self.RELOAD_REJECTED) > rejected:
+                return "rejected"
+            assert self.alive(), f"cutover exited on SIGHUP:\n{text[-4000:]}"
+            time.sleep(0.01)  # poll interval
+        raise AssertionError(f"no reload logged within {timeout}s of SIGHUP:\n{text[-4000:]}")
+
+    def reload(self, timeout: float = 5.0, **changes) -> None:
+        """reconfigure(**changes), SIGHUP, and waits until the reload is applied."""
+        self.reconfigure(**changes)
+        outcome = self.sighup_and_wait(timeout)
+        assert outcome == "applied", f"reload {outcome}:\n{self.stderr_text()[-4000:]}"
 
     def wait_exit(self, timeout: float) -> Optional[int]:
         try:
