@@ -62,6 +62,15 @@ inline bool PrefixContains(const IpPrefix& prefix, const ClientAddress& address)
          ((low ^ prefix.low) & prefix.low_mask) == 0;
 }
 
+// The same for an address already in IpAddressWords form (`family` 4 or 6), so a request's
+// address is converted once for all its CIDR conditions.
+inline bool PrefixContainsWords(const IpPrefix& prefix, uint8_t family, uint64_t high,
+                                uint64_t low) {
+  if (family == 0 || (prefix.network.family == 6 && family != 6)) return false;
+  return ((high ^ prefix.high) & prefix.high_mask) == 0 &&
+         ((low ^ prefix.low) & prefix.low_mask) == 0;
+}
+
 // Canonical text (RFC 5952 for IPv6: lowercase, longest zero run as "::", mixed notation for
 // IPv4-mapped addresses). Writes at most kMaxIpAddressText bytes, no terminator; returns the
 // length, 0 for family 0.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,28 @@ TEST(CompiledRule, HeaderConditionsConsiderEveryFieldLine) {
   auto rule = Compile({Condition(Kind::kHeaderExact, "X-Group", {"beta"})});
   EXPECT_TRUE(Matches(*rule, Request({{"X-Group", "alpha"}, {"x-group", "beta"}})));
   EXPECT_FALSE(Matches(*rule, Request({{"X-Group", "alpha"}, {"x-group", "gamma"}})));
+}
+
+TEST(CompiledRule, HeaderNameFilterHasNoFalseNegatives) {
+  // Names starting with digits or symbols, long names, and names differing only in case all
+  // reach the scan (the one-word filter of header names may only skip absent ones).
+  const std::string long_name = "X-" + std::string(100, 'q');
+  std::string long_upper = long_name;
+  for (char& c : long_upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& name :
+       {std::string("1-Foo"), std::string("~x"), std::string("A"), long_name}) {
+    auto rule = Compile({Condition(Kind::kHeaderPresent, name, {})});
+    std::string other_case = name;
+    for (char& c : other_case) {
+      c = static_cast<char>(std::islower(static_cast<unsigned char>(c))
+                                ? std::toupper(static_cast<unsigned char>(c))
+                                : std::tolower(static_cast<unsigned char>(c)));
+    }
+    EXPECT_TRUE(Matches(*rule, Request({{"Host", "h"}, {other_case, "v"}}))) << name;
+    EXPECT_FALSE(Matches(*rule, Request({{"Host", "h"}}))) << name;
+  }
+  auto long_rule = Compile({Condition(Kind::kHeaderExact, long_upper, {"v"})});
+  EXPECT_TRUE(Matches(*long_rule, Request({{long_name, "v"}})));
 }
 
 TEST(CompiledRule, HeaderExactEmptyValue) {
