@@ -95,7 +95,7 @@ class RoutingTable {
   // Rules first (first enabled match wins), then pin (mode pin), then the weighted split
   // keyed by the affinity key (or by `input.random` when there is none), then failover.
   // No allocation on any path, but for an evaluated header-regex condition (std::regex_match
-  // allocates its matcher state; see rule.cc). About 65 ns without rules and 170 ns with 20
+  // allocates its matcher state; see header_regex.h). About 65 ns without rules and 170 ns with 20
   // non-matching rules on the development VM (tests/bench/decide_bench.cc).
   Decision Decide(const RequestView& request, const DecideInput& input) const;
   // The per-request random split alone (no rules, no affinity): what Decide does for a

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <regex>
 #include <span>
 
+#include "routing/header_regex.h"
 #include "routing/ip_address.h"
 
 namespace cutover::routing {
@@ -57,10 +57,7 @@ struct CompiledRule::Condition {
   std::span<const std::string> values;
   std::vector<IpPrefix> prefixes;             // kClientCidr
   std::vector<std::string_view> sorted_keys;  // kAffinityKeys: binary search, no allocation
-  // kHeaderRegex. std::regex_match allocates its matcher state on every call (a few hundred
-  // ns to a few µs for a short pattern on a short value, linear in the value's length), which
-  // is why a regex condition runs last in its rule.
-  std::unique_ptr<std::regex> regex;
+  std::unique_ptr<HeaderRegex> regex;         // kHeaderRegex (costly: runs last in its rule)
 };
 
 std::string_view FlagKindName(FlagKind kind) {
@@ -222,18 +219,9 @@ std::string CompileCondition(const ConditionSpec& spec, CompiledRule::Condition*
   switch (kind) {
     case Kind::kHeaderRegex:
       if (spec.values.size() != 1) return "takes exactly one regex";
-      try {
-        auto flags = std::regex::ECMAScript | std::regex::nosubs | std::regex::optimize;
-#if defined(__GLIBCXX__)
-        // libstdc++'s default matcher backtracks recursively, one stack frame per input
-        // character, so a long header could overflow the worker's stack; the polynomial
-        // (Thompson NFA) matcher recurses only as deep as the pattern. It rejects
-        // back-references, which is the price of bounded matching time.
-        flags |= std::regex_constants::__polynomial;
-#endif
-        out->regex = std::make_unique<std::regex>(spec.values[0], flags);
-      } catch (const std::regex_error& e) {
-        return "regex '" + spec.values[0] + "' does not compile: " + e.what();
+      if (std::string reason;
+          (out->regex = HeaderRegex::Compile(spec.values[0], &reason)) == nullptr) {
+        return "regex '" + spec.values[0] + "' does not compile: " + reason;
       }
       break;
     case Kind::kClientCidr:
@@ -291,9 +279,8 @@ bool MatchHeaderAbsent(const Condition& condition, const MatchInput& input) {
 }
 
 bool MatchHeaderRegex(const Condition& condition, const MatchInput& input) {
-  return AnyHeaderNamed(condition, input, [&](std::string_view value) {
-    return std::regex_match(value.begin(), value.end(), *condition.regex);
-  });
+  return AnyHeaderNamed(condition, input,
+                        [&](std::string_view value) { return condition.regex->FullMatch(value); });
 }
 
 bool MatchCookie(const Condition& condition, const MatchInput& input) {

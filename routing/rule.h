@@ -64,7 +64,8 @@ class CompiledRule {
   CompiledRule& operator=(const CompiledRule&) = delete;
 
   // `affinity_key` is empty when the request carries none (then kAffinityKeys never holds).
-  // Allocates only for a header-regex condition (std::regex_match's state), see rule.cc.
+  // Allocates only for a header-regex condition (std::regex_match's state), see
+  // header_regex.h.
   bool Matches(const RequestView& request, std::string_view affinity_key) const;
   const RuleSpec& spec() const { return spec_; }
   uint32_t pool() const { return pool_; }

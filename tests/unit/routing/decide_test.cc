@@ -13,15 +13,31 @@
 #include "routing/weighted_split.h"
 
 // Counts heap allocations while `g_counting` is set, to prove Decide allocates nothing.
+// Every non-aligned form is replaced, so that no allocation made by one allocator is freed
+// by another (AddressSanitizer checks the pairing).
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<int> g_allocations{0};
+
+void* CountedAlloc(std::size_t size) noexcept {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+  return std::malloc(size == 0 ? 1 : size);
+}
 }  // namespace
 
 void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  if (void* p = CountedAlloc(size)) return p;
   throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  if (void* p = CountedAlloc(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return CountedAlloc(size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return CountedAlloc(size);
 }
 // GCC pairs the `delete` in inlined callers with the malloc it sees above and warns; the
 // pairing is right by construction here.
@@ -30,7 +46,19 @@ void* operator new(std::size_t size) {
 void operator delete(void* p) noexcept {
   std::free(p);
 }
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
 void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
   std::free(p);
 }
 #pragma GCC diagnostic pop
