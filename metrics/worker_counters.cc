@@ -23,6 +23,34 @@ void WorkerCounters::Record(const RequestRecord& record) {
 #endif
 }
 
+void WorkerCounters::RecordDecision(std::size_t pool, std::size_t reason) {
+#if CUTOVER_METRICS
+  if (pool < pools_.size() && reason < kRouteReasonCount) {
+    Bump(pools_[pool].decisions_by_reason[reason], 1);
+  }
+#else
+  (void)pool;
+  (void)reason;
+#endif
+}
+
+void WorkerCounters::RecordRetry(std::size_t pool) {
+  if (pool < pools_.size()) Bump(pools_[pool].retries, 1);
+}
+
+void WorkerCounters::RecordEjection() {
+  Bump(ejections_, 1);
+}
+
+uint64_t WorkerCounters::Decisions(std::size_t pool, std::size_t reason) const {
+  if (pool >= pools_.size() || reason >= kRouteReasonCount) return 0;
+  return pools_[pool].decisions_by_reason[reason].load(std::memory_order_relaxed);
+}
+
+uint64_t WorkerCounters::Retries(std::size_t pool) const {
+  return pool < pools_.size() ? pools_[pool].retries.load(std::memory_order_relaxed) : 0;
+}
+
 uint64_t WorkerCounters::Requests(std::size_t pool) const {
   uint64_t sum = 0;
   for (std::size_t c = 0; c < 6; ++c) sum += RequestsInClass(pool, c);

@@ -17,8 +17,14 @@ constexpr std::size_t StatusClass(uint16_t status) {
   return status >= 100 && status < 600 ? status / 100 : 0;
 }
 
+// Route reasons, in the order of routing::RouteReason (weight, rule, pin, failover,
+// unavailable); metrics/ does not depend on routing/, so the count is restated here.
+inline constexpr std::size_t kRouteReasonCount = 5;
+
 struct PoolCounters {
   std::array<std::atomic<uint64_t>, 6> requests_by_class{};
+  std::array<std::atomic<uint64_t>, kRouteReasonCount> decisions_by_reason{};
+  std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> upstream_errors{0};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
@@ -32,13 +38,20 @@ class WorkerCounters {
 
   // Called by the owning worker only.
   void Record(const RequestRecord& record);
+  void RecordDecision(std::size_t pool, std::size_t reason);
+  void RecordRetry(std::size_t pool);
+  void RecordEjection();
 
   std::size_t pool_count() const { return pools_.size(); }
   uint64_t Requests(std::size_t pool) const;  // all classes
   uint64_t RequestsInClass(std::size_t pool, std::size_t status_class) const;
+  uint64_t Decisions(std::size_t pool, std::size_t reason) const;
+  uint64_t Retries(std::size_t pool) const;
+  uint64_t Ejections() const { return ejections_.load(std::memory_order_relaxed); }
 
  private:
   std::vector<PoolCounters> pools_;
+  std::atomic<uint64_t> ejections_{0};
 };
 
 }  // namespace cutover::metrics

@@ -26,5 +26,21 @@ TEST(WorkerCounters, IgnoresUnknownPoolAndOddStatus) {
   EXPECT_EQ(StatusClass(600), 0u);
 }
 
+TEST(WorkerCounters, CountsDecisionsRetriesAndEjections) {
+  WorkerCounters counters(2);
+  counters.RecordDecision(1, 1);
+  counters.RecordDecision(1, 1);
+  counters.RecordDecision(0, 0);
+  counters.RecordDecision(0, kRouteReasonCount);  // out of range: ignored
+  counters.RecordRetry(1);
+  counters.RecordEjection();
+  EXPECT_EQ(counters.Decisions(1, 1), 2u);
+  EXPECT_EQ(counters.Decisions(0, 0), 1u);
+  EXPECT_EQ(counters.Decisions(0, 1), 0u);
+  EXPECT_EQ(counters.Retries(1), 1u);
+  EXPECT_EQ(counters.Retries(0), 0u);
+  EXPECT_EQ(counters.Ejections(), 1u);
+}
+
 }  // namespace
 }  // namespace cutover::metrics
