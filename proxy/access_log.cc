@@ -67,6 +67,11 @@ void AccessLog::Append(const AccessEntry& e) {
   b.append("\",\"reason\":\"");
   AppendJsonEscaped(&b, e.reason);
   b.append("\"");
+  if (!e.rule.empty()) {
+    b.append(",\"rule\":\"");
+    AppendJsonEscaped(&b, e.rule);
+    b.append("\"");
+  }
   if (!e.error.empty()) {
     b.append(",\"error\":\"");
     AppendJsonEscaped(&b, e.error);

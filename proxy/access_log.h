@@ -17,6 +17,7 @@ struct AccessEntry {
   std::string_view pool;
   std::string_view endpoint;
   std::string_view reason;  // route reason
+  std::string_view rule;    // rule name when reason is "rule"
   std::string_view error;   // upstream error kind, empty if none
   double duration_ms = 0;
   uint64_t bytes_in = 0;

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <ctime>
 
+#include "proxy/affinity_cookies.h"
 #include "proxy/log.h"
 #include "proxy/upstream_endpoint.h"
 #include "proxy/uv_callback.h"
@@ -72,8 +74,8 @@ ClientConnection::ClientConnection(Worker* worker, uint64_t id)
     : worker_(worker), id_(id), out_(this, &worker->output_storage()) {
   uv_tcp_init(worker->loop(), &tcp_);
   tcp_.data = this;
-  uv_timer_init(worker->loop(), &timer_);
-  timer_.data = this;
+  timer_.Init(worker->loop(), this,
+              [](void* self) { static_cast<ClientConnection*>(self)->OnTimer(); });
   open_handles_ = 2;
   llhttp_init(&parser_, HTTP_REQUEST, &kSettings);
   parser_.data = this;
@@ -88,9 +90,15 @@ void ClientConnection::Start() {
   int length = sizeof peer;
   if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
     if (peer.ss_family == AF_INET) {
-      uv_ip4_name(reinterpret_cast<sockaddr_in*>(&peer), peer_, sizeof peer_);
+      const auto* v4 = reinterpret_cast<sockaddr_in*>(&peer);
+      uv_ip4_name(v4, peer_, sizeof peer_);
+      client_address_.family = 4;
+      std::memcpy(client_address_.bytes.data(), &v4->sin_addr, 4);
     } else {
-      uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&peer), peer_, sizeof peer_);
+      const auto* v6 = reinterpret_cast<sockaddr_in6*>(&peer);
+      uv_ip6_name(v6, peer_, sizeof peer_);
+      client_address_.family = 6;
+      std::memcpy(client_address_.bytes.data(), &v6->sin6_addr, 16);
     }
   }
   ArmTimer(Timer::kFirstRequest);
@@ -116,7 +124,7 @@ void ClientConnection::Close() {
   out_.DiscardPending();
   worker_->ForgetClient(this);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &UvCallback<&ClientConnection::OnClosed>::Call);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &UvCallback<&ClientConnection::OnClosed>::Call);
+  timer_.Close(&UvCallback<&ClientConnection::OnClosed>::Call);
 }
 
 void ClientConnection::OnClosed() {
@@ -146,7 +154,7 @@ void ClientConnection::ArmTimer(Timer kind) {
   Millis timeout{0};
   switch (kind) {
     case Timer::kNone:
-      uv_timer_stop(&timer_);
+      timer_.Clear();
       return;
     case Timer::kFirstRequest:
     case Timer::kHeader:
@@ -164,8 +172,7 @@ void ClientConnection::ArmTimer(Timer kind) {
       timeout = Millis(kLingerMs);
       break;
   }
-  uv_timer_start(&timer_, &UvCallback<&ClientConnection::OnTimer>::Call,
-                 static_cast<uint64_t>(timeout.count()), 0);
+  timer_.Set(static_cast<uint64_t>(timeout.count()));
 }
 
 void ClientConnection::OnTimer() {
@@ -368,8 +375,8 @@ int ClientConnection::OnRequestHeaderValue(const char* at, std::size_t length) {
   // fields such as Transfer-Encoding from one parser and not another): a value piece that
   // follows a line break plus whitespace is a folded line.
   const char* p = at;
-  while (p > current_data_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
-  if (p > current_data_ && p[-1] == '\n') {
+  while (length > 0 && p > current_data_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  if (length > 0 && p > current_data_ && p[-1] == '\n') {
     return Reject(400, "obsolete line folding in a header field");
   }
   HeaderField& field = ex_.request->fields.back();
@@ -427,16 +434,49 @@ int ClientConnection::OnRequestHeadersComplete() {
   return 0;
 }
 
-bool ClientConnection::ForwardRequest() {
-  const Snapshot& snapshot = worker_->snapshot();
-  const routing::Decision decision = snapshot.routing->Decide(worker_->NextRandom());
-  ex_.pool = decision.pool;
-  ex_.endpoint = worker_->PickEndpoint(decision.pool, nullptr);
+routing::RequestView ClientConnection::BuildRequestView(std::string_view target) {
+  routing::RequestView view;
+  view.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+  const std::size_t question = target.find('?');
+  view.path = target.substr(0, question);
+  if (question != std::string_view::npos) view.query = target.substr(question + 1);
+  auto& headers = worker_->header_views();
+  headers.clear();
+  for (const HeaderField& f : ex_.request->fields) {
+    headers.push_back({ex_.request->Name(f), TrimOws(ex_.request->Value(f))});
+  }
+  view.headers = headers;
+  view.client = client_address_;
+  return view;
+}
+
+bool ClientConnection::Route(std::string_view target) {
+  const routing::RoutingTable& table = *worker_->snapshot().routing;
+  routing::DecideInput input;
+  input.random = worker_->NextRandom();
+  input.pool_available = worker_->PoolAvailability();
+  routing::RequestView view;
+  if (worker_->needs_request_view()) {
+    view = BuildRequestView(target);
+    input.pin = VerifyPinCookie(table, view, time(nullptr));
+  }
+  ex_.decision = table.Decide(view, input);
+  ex_.pool = ex_.decision.pool;
+  worker_->mutable_counters().RecordDecision(ex_.pool,
+                                             static_cast<std::size_t>(ex_.decision.reason));
+  if (ex_.decision.unavailable) {
+    Reject(503, "no pool has an available endpoint");
+    return false;
+  }
+  ex_.endpoint = worker_->PickEndpoint(ex_.pool);
   if (ex_.endpoint == nullptr) {
     Reject(503, "no endpoint available in the selected pool");
     return false;
   }
+  return true;
+}
 
+bool ClientConnection::ForwardRequest() {
   HeadBuffer* head = ex_.request;
   std::string_view target = head->Slice(0, ex_.target_length);
   std::string_view authority;
@@ -455,6 +495,7 @@ bool ClientConnection::ForwardRequest() {
                               static_cast<uint32_t>(authority.size()));
     }
   }
+  if (!Route(target)) return false;
   const HeaderConfig& headers = worker_->config().headers;
   RequestRewrite rewrite;
   rewrite.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
@@ -479,6 +520,7 @@ bool ClientConnection::ConnectUpstream(bool allow_pooled) {
   const bool fresh = upstream == nullptr;
   if (fresh) upstream = worker_->NewUpstream(endpoint);
   ex_.upstream = upstream;
+  ++ex_.attempts;
   upstream->Attach(this, ex_.head_request);
   upstream->out().AppendUnowned(ex_.request->out);
   if (fresh) upstream->Connect();  // may fail at once and call OnUpstreamFailed
@@ -616,6 +658,8 @@ int ClientConnection::OnResponseHeadersComplete(llhttp_t* p) {
   if (status == 101 && !ex_.upgrade) return -1;  // a switch nobody asked for
 
   ResponseRewrite rewrite;
+  // First, because it appends to head->raw: views into raw are only taken after it.
+  rewrite.extra_fields = AppendProxyFields(head);
   rewrite.status = status;
   rewrite.reason = head->Slice(0, ex_.reason_length);
   rewrite.head_request = ex_.head_request;
@@ -650,6 +694,22 @@ int ClientConnection::OnResponseHeadersComplete(llhttp_t* p) {
   if (status == 101) StartTunnel();
   // llhttp sizes a 304's body by its Content-Length like any other; tell it there is none.
   return no_body && status != 101 ? 1 : 0;
+}
+
+std::string_view ClientConnection::AppendProxyFields(HeadBuffer* head) {
+  // Written after the parsed fields in the same buffer, so nothing is allocated per
+  // request once the buffer has grown to fit.
+  const std::size_t start = head->raw.size();
+  const routing::RoutingTable& table = *worker_->snapshot().routing;
+  if (worker_->config().headers.x_cutover_pool && ex_.pool < table.pools().size()) {
+    head->raw.append("X-Cutover-Pool: ").append(table.pools()[ex_.pool].name).append("\r\n");
+  }
+  routing::Decision cookies = ex_.decision;
+  cookies.write_pin = cookies.write_pin && cookies.pool == ex_.pool;  // no pin for a failover
+  if (cookies.mint_key || cookies.write_pin) {
+    AppendAffinityCookies(table, cookies, time(nullptr), &head->raw);
+  }
+  return std::string_view(head->raw).substr(start);
 }
 
 void ClientConnection::OnResponseBody(Block* block, const char* at, std::size_t length) {
@@ -705,46 +765,92 @@ void ClientConnection::OnUpstreamEof() {
 // ---------------------------------------------------------------------------------------
 // Failure and completion
 
-void ClientConnection::OnUpstreamFailed(UpstreamError error) {
+void ClientConnection::OnUpstreamFailed(UpstreamError error, bool reused) {
   ex_.upstream = nullptr;  // it closed itself
   if (closing_) return;
-  FailExchange(error);
+  FailExchange(error, reused);
 }
 
-void ClientConnection::FailExchange(UpstreamError error) {
+void ClientConnection::FailExchange(UpstreamError error, bool reused) {
   ex_.error = error;
-  const UpstreamEndpoint* failed = ex_.endpoint;
+  UpstreamEndpoint* failed = ex_.endpoint;
   Log(LogLevel::kWarn, "conn %llu: upstream %s failed: %s", static_cast<unsigned long long>(id_),
       failed ? failed->address.name.c_str() : "-", UpstreamErrorName(error));
   if (tunnel_) {
     Close();
     return;
   }
-  // A request with no body that got no response byte can be sent again: after a failed
-  // connect (nothing was sent), or after a reset of a reused keep-alive connection the
-  // backend had just closed, for idempotent methods (RFC 9110 §9.2.2).
-  const bool replayable = !ex_.response_started && !ex_.retried && !ex_.upgrade &&
-                          ex_.request_framing == BodyFraming::kNone && ex_.request != nullptr &&
-                          !ex_.request->out.empty();
-  const bool connect_failed =
-      error == UpstreamError::kConnectRefused || error == UpstreamError::kConnectTimeout;
-  if (replayable &&
-      (connect_failed || (error == UpstreamError::kReset && IsIdempotent(parser_.method)))) {
-    ex_.retried = true;
-    ex_.error = UpstreamError::kNone;
-    if (connect_failed) ex_.endpoint = worker_->PickEndpoint(ex_.pool, failed);
-    ConnectUpstream(false);
-    if (ex_.upstream && ex_.request_complete) ex_.upstream->ArmResponseTimer();
-    return;
-  }
+  if (RetryExchange(error, failed, reused)) return;
   if (ex_.response_started) {
     Close();  // the client already has part of a response: truncating is the only signal
+    return;
+  }
+  if (ex_.pool_exhausted) {
+    // Nothing was sent and no endpoint is left to try: the pool's failover policy says 503.
+    RespondError(503, "no endpoint of the pool accepted the connection", !ex_.request_complete);
     return;
   }
   const bool timeout =
       error == UpstreamError::kConnectTimeout || error == UpstreamError::kResponseTimeout;
   RespondError(timeout ? 504 : 502, timeout ? "upstream timed out" : "upstream connection failed",
                !ex_.request_complete);
+}
+
+bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused) {
+  // A request with no body that got no response byte can be sent again: after a failed
+  // connect (nothing was sent), or after a reset for idempotent methods (RFC 9110 §9.2.2).
+  // A reset of a reused keep-alive connection usually means the backend had just closed
+  // it: the retry goes to the same endpoint on a fresh connection. Any other failure counts
+  // against the endpoint and the retry goes to another available endpoint of the pool, or
+  // per the pool's failover policy to another pool: an endpoint killed mid-request resets
+  // the requests it had, and those must not fail. Bounded by kMaxAttempts.
+  const bool connect_failed =
+      error == UpstreamError::kConnectRefused || error == UpstreamError::kConnectTimeout;
+  const bool reset = error == UpstreamError::kReset;
+  const bool endpoint_failed = connect_failed || (reset && !reused);
+  const routing::RoutingTable& table = *worker_->snapshot().routing;
+  const bool pool_says_503 =
+      table.pools()[ex_.pool].failover == routing::FailoverPolicy::kUnavailable;
+  if (endpoint_failed) {
+    worker_->RecordOutcome(failed, true);
+    if (failed != nullptr && ex_.failed_count < ex_.failed_endpoints.size()) {
+      ex_.failed_endpoints[ex_.failed_count++] = failed;
+    }
+  }
+  const bool replayable = !ex_.response_started && !ex_.upgrade &&
+                          ex_.request_framing == BodyFraming::kNone && ex_.request != nullptr &&
+                          !ex_.request->out.empty();
+  const bool may_retry = connect_failed || (reset && IsIdempotent(parser_.method));
+  if (!replayable || !may_retry || ex_.attempts >= kMaxAttempts) {
+    ex_.pool_exhausted = connect_failed && pool_says_503;
+    return false;
+  }
+  if (endpoint_failed) {
+    const std::span<UpstreamEndpoint* const> tried(ex_.failed_endpoints.data(), ex_.failed_count);
+    UpstreamEndpoint* next = worker_->PickEndpoint(ex_.pool, tried);
+    uint32_t pool = ex_.pool;
+    if (next == nullptr) {
+      const int other = table.FailoverPool(ex_.pool, worker_->PoolAvailability());
+      if (other >= 0) {
+        pool = static_cast<uint32_t>(other);
+        next = worker_->PickEndpoint(pool, tried);
+      }
+    }
+    if (next == nullptr) {
+      ex_.pool_exhausted = connect_failed && pool_says_503;
+      return false;
+    }
+    if (pool != ex_.pool) ex_.decision.reason = routing::RouteReason::kFailover;
+    ex_.pool = pool;
+    ex_.endpoint = next;
+  }
+  ex_.error = UpstreamError::kNone;
+  worker_->mutable_counters().RecordRetry(ex_.pool);
+  Log(LogLevel::kDebug, "conn %llu: retrying on %s", static_cast<unsigned long long>(id_),
+      ex_.endpoint->address.name.c_str());
+  ConnectUpstream(false);
+  if (ex_.upstream && ex_.request_complete) ex_.upstream->ArmResponseTimer();
+  return true;
 }
 
 void ClientConnection::RespondError(int status, const char* detail, bool close) {
@@ -780,6 +886,10 @@ void ClientConnection::FinishExchange() {
                    .bytes_in = ex_.bytes_in,
                    .bytes_out = ex_.bytes_out,
                    .upstream_error = ex_.error != UpstreamError::kNone});
+  if (ex_.endpoint != nullptr && ex_.status != 0) {
+    // Passive outlier detection counts upstream errors and 5xx answers (DESIGN §4).
+    worker_->RecordOutcome(ex_.endpoint, ex_.error != UpstreamError::kNone || ex_.status >= 500);
+  }
   if (worker_->access_log().enabled() && ex_.request != nullptr) {
     AccessEntry entry;
     entry.client = peer_;
@@ -788,7 +898,12 @@ void ClientConnection::FinishExchange() {
     entry.status = ex_.status;
     entry.pool = ex_.endpoint ? pool_name : std::string_view();
     entry.endpoint = ex_.endpoint ? std::string_view(ex_.endpoint->address.name) : "";
-    entry.reason = ex_.endpoint ? "weight" : "";
+    const auto& rules = worker_->snapshot().routing->rules();
+    entry.reason = ex_.endpoint ? routing::RouteReasonName(ex_.decision.reason) : "";
+    if (ex_.decision.reason == routing::RouteReason::kRule && ex_.decision.rule >= 0 &&
+        static_cast<std::size_t>(ex_.decision.rule) < rules.size()) {
+      entry.rule = rules[static_cast<std::size_t>(ex_.decision.rule)]->spec().name;
+    }
     entry.error = UpstreamErrorName(ex_.error);
     entry.duration_ms = static_cast<double>(uv_hrtime() - ex_.start_ns) / 1e6;
     entry.bytes_in = ex_.bytes_in;

@@ -12,8 +12,10 @@
 
 #include <cstdint>
 
+#include "proxy/deadline_timer.h"
 #include "proxy/exchange.h"
 #include "proxy/output_queue.h"
+#include "routing/request_view.h"
 
 namespace cutover::proxy {
 
@@ -36,7 +38,8 @@ class ClientConnection final : public OutputQueue::Listener {
   // --- called by the attached UpstreamConnection ---
   void OnUpstreamConnected();
   void OnUpstreamWritten();  // its output queue drained: reading the client may resume
-  void OnUpstreamFailed(UpstreamError error);
+  // `reused`: the connection came from the idle pool (a reset may just mean it went stale).
+  void OnUpstreamFailed(UpstreamError error, bool reused);
   void OnResponseStatus(const char* at, std::size_t length);
   void OnResponseHeaderField(const char* at, std::size_t length);
   void OnResponseHeaderValue(const char* at, std::size_t length);
@@ -95,10 +98,16 @@ class ClientConnection final : public OutputQueue::Listener {
   int OnRequestComplete();
   int Reject(int status, const char* detail);  // from a callback: stops the parser
   bool ForwardRequest();                       // decide, pick an endpoint, queue the head
+  routing::RequestView BuildRequestView(std::string_view target);
+  bool Route(std::string_view target);  // the routing decision and the endpoint
+  // Sends the request again when that is safe; false when the failure must be answered.
+  bool RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused);
+  // The response fields the proxy adds: X-Cutover-Pool and affinity cookies.
+  std::string_view AppendProxyFields(HeadBuffer* head);
   bool ConnectUpstream(bool allow_pooled);
 
   // The one exit for failures after the request was accepted.
-  void FailExchange(UpstreamError error);
+  void FailExchange(UpstreamError error, bool reused);
   void RespondError(int status, const char* detail, bool close);
   void FinishExchange();
   void ReleaseExchangeBuffers();
@@ -119,7 +128,7 @@ class ClientConnection final : public OutputQueue::Listener {
   Worker* worker_;
   uint64_t id_;
   uv_tcp_t tcp_;
-  uv_timer_t timer_;
+  DeadlineTimer timer_;
   llhttp_t parser_;
   OutputQueue out_;
   Exchange ex_;
@@ -143,7 +152,12 @@ class ClientConnection final : public OutputQueue::Listener {
   bool tunnel_ = false;
   bool client_eof_ = false;
   bool first_request_ = true;
-  char peer_[48] = {};  // client address text, for X-Forwarded-For and logs
+  char peer_[48] = {};                     // client address text, for X-Forwarded-For and logs
+  routing::ClientAddress client_address_;  // for CIDR rules and ip affinity
+
+  // First try plus three retries: enough to get past a stale pooled connection, a dead
+  // endpoint and its dead neighbour to the failover pool.
+  static constexpr uint8_t kMaxAttempts = 4;
 };
 
 }  // namespace cutover::proxy

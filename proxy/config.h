@@ -48,6 +48,7 @@ struct LogConfig {
 struct HeaderConfig {
   bool x_forwarded_for = true;    // append the client address
   bool x_forwarded_proto = true;  // set to the listener's scheme
+  bool x_cutover_pool = false;    // response header X-Cutover-Pool naming the pool that answered
 };
 
 struct Config {

@@ -42,8 +42,18 @@ int RunDemo(const std::string& listen_address, unsigned workers) {
     return 2;
   }
   config.listener.workers = workers;
-  config.routing.pools.push_back({"blue", {{"127.0.0.1", backends->port(0), 1}}, 9000});
-  config.routing.pools.push_back({"green", {{"127.0.0.1", backends->port(1), 1}}, 1000});
+  const char* names[] = {"blue", "green"};
+  const uint32_t weights[] = {9000, 1000};
+  for (std::size_t i = 0; i < 2; ++i) {
+    routing::PoolSpec pool;
+    pool.name = names[i];
+    routing::EndpointSpec endpoint;
+    endpoint.host = "127.0.0.1";
+    endpoint.port = backends->port(i);
+    pool.endpoints.push_back(endpoint);
+    pool.basis_points = weights[i];
+    config.routing.pools.push_back(std::move(pool));
+  }
   config.routing.baseline = "blue";
   config.routing.candidate = "green";
   config.timeouts.drain = Millis(2000);

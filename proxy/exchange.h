@@ -3,10 +3,12 @@
 // worker's pool so an idle connection holds none.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "proxy/http_head.h"
 #include "proxy/upstream_connection.h"
+#include "routing/routing_table.h"
 
 namespace cutover::proxy {
 
@@ -28,11 +30,15 @@ struct Exchange {
   bool request_complete = false;  // every request byte parsed and queued upstream
   bool response_started = false;  // response bytes queued to the client
   bool response_complete = false;
-  bool upgrade = false;  // request asked to switch protocols
-  bool retried = false;
+  bool upgrade = false;    // request asked to switch protocols
   bool keep_alive = true;  // the client connection may carry another request
 
   uint32_t pool = 0;
+  routing::Decision decision;  // as the router made it (pool may change on failover)
+  uint8_t attempts = 0;        // upstream attempts so far (retries are bounded)
+  uint8_t failed_count = 0;    // endpoints that failed this exchange, not to retry on
+  std::array<UpstreamEndpoint*, 4> failed_endpoints{};
+  bool pool_exhausted = false;  // connects failed and the pool's policy is "503"
   UpstreamEndpoint* endpoint = nullptr;
   UpstreamConnection* upstream = nullptr;
   UpstreamError error = UpstreamError::kNone;

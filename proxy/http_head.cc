@@ -165,6 +165,7 @@ void SerializeResponseHead(HeadBuffer* head, const ResponseRewrite& rw) {
   } else if (rw.framing == BodyFraming::kChunked) {
     AppendField(&out, "Transfer-Encoding", "chunked");
   }
+  out.append(rw.extra_fields);
   if (!rw.upgrade.empty()) {
     AppendField(&out, "Upgrade", rw.upgrade);
     AppendField(&out, "Connection", "upgrade");

@@ -78,6 +78,7 @@ struct ResponseRewrite {
   bool http10_keep_alive = false;  // HTTP/1.0 client that asked for keep-alive
   std::string_view upgrade;        // 101: the protocol switched to
   bool head_request = false;       // keep the upstream's framing fields verbatim
+  std::string_view extra_fields;   // complete "Name: value" CRLF lines the proxy adds
 };
 void SerializeResponseHead(HeadBuffer* head, const ResponseRewrite& rewrite);
 

@@ -35,6 +35,7 @@ Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
 }
 
 Server::~Server() {
+  health_checker_.Stop();
   for (auto& worker : workers_) {
     worker->Stop();
     worker->Join();
@@ -51,7 +52,7 @@ Server::~Server() {
 }
 
 bool Server::Start(const Config& config, std::string* error) {
-  snapshot_ = BuildSnapshot(config, version_, error);
+  snapshot_ = BuildSnapshot(config, version_, &health_, error);
   if (!snapshot_) return false;
   LogLevel level;
   if (ParseLogLevel(config.log.level, &level)) SetLogLevel(level);
@@ -83,6 +84,7 @@ bool Server::Start(const Config& config, std::string* error) {
     workers_.push_back(std::make_unique<Worker>(i, fds[i], snapshot_));
   }
   for (auto& worker : workers_) worker->Start();
+  health_checker_.Apply(*snapshot_);
 
   Log(LogLevel::kInfo, "cutover: listening on %s:%u (%zu workers)", config.listener.host.c_str(),
       port_, workers_.size());
@@ -111,6 +113,7 @@ void Server::BeginShutdown(bool immediate) {
     return;
   }
   shutting_down_ = true;
+  health_checker_.Stop();
   Log(LogLevel::kInfo, "cutover: draining (up to %lld ms)",
       static_cast<long long>(snapshot_->config.timeouts.drain.count()));
   for (auto& worker : workers_) worker->Drain();
@@ -146,7 +149,7 @@ void Server::Reload() {
     Log(LogLevel::kWarn, "reload: [listener] changes take effect only after a restart");
   }
   std::string error;
-  auto snapshot = BuildSnapshot(next, version_ + 1, &error);
+  auto snapshot = BuildSnapshot(next, version_ + 1, &health_, &error);
   if (!snapshot) {
     Log(LogLevel::kError, "reload: %s; keeping the running config", error.c_str());
     return;
@@ -159,6 +162,7 @@ void Server::Reload() {
   LogLevel level;
   if (ParseLogLevel(next.log.level, &level)) SetLogLevel(level);
   for (auto& worker : workers_) worker->Publish(snapshot_);
+  health_checker_.Apply(*snapshot_);
   Log(LogLevel::kInfo, "reload: applied %s (routing version %llu)", config_path_.c_str(),
       static_cast<unsigned long long>(version_));
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "proxy/config.h"
+#include "proxy/health_checker.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 
@@ -55,6 +56,8 @@ class Server {
   uv_timer_t poll_timer_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::shared_ptr<const Snapshot> snapshot_;
+  HealthRegistry health_;  // endpoint health shared with every worker
+  HealthChecker health_checker_{&loop_};
   uint64_t version_ = 1;
   uint16_t port_ = 0;
   bool shutting_down_ = false;

@@ -25,7 +25,7 @@ bool ResolveNumeric(const std::string& host, uint16_t port, sockaddr_storage* ou
 }
 
 std::shared_ptr<const Snapshot> BuildSnapshot(const Config& config, uint64_t version,
-                                              std::string* error) {
+                                              HealthRegistry* health, std::string* error) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->config = config;
   snapshot->routing = routing::RoutingTable::Build(config.routing, version, error);
@@ -41,6 +41,8 @@ std::shared_ptr<const Snapshot> BuildSnapshot(const Config& config, uint64_t ver
         *error = "pool '" + pool.name + "': endpoint '" + r.name + "' is not a numeric address";
         return nullptr;
       }
+      r.weight = endpoint.weight;
+      r.health = health->Get(r.name);
       resolved.push_back(std::move(r));
     }
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proxy/config.h"
+#include "proxy/endpoint_health.h"
 #include "routing/routing_table.h"
 
 namespace cutover::proxy {
@@ -18,6 +19,8 @@ namespace cutover::proxy {
 struct ResolvedEndpoint {
   std::string name;  // "host:port" as configured, for logs and pool keys
   sockaddr_storage address{};
+  uint32_t weight = 1;
+  std::shared_ptr<EndpointHealth> health;  // shared with the health checker
 };
 
 struct Snapshot {
@@ -29,8 +32,9 @@ struct Snapshot {
 
 // Builds a snapshot from a validated config. Returns nullptr and sets *error when an
 // endpoint address does not parse or the routing table is rejected.
+// `health` hands out each endpoint's shared health state (kept across reloads).
 std::shared_ptr<const Snapshot> BuildSnapshot(const Config& config, uint64_t version,
-                                              std::string* error);
+                                              HealthRegistry* health, std::string* error);
 
 // Parses a numeric IPv4/IPv6 host ("localhost" means 127.0.0.1) and port.
 bool ResolveNumeric(const std::string& host, uint16_t port, sockaddr_storage* out);

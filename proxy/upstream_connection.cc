@@ -64,8 +64,8 @@ UpstreamConnection::UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoin
     : worker_(worker), endpoint_(endpoint), out_(this, &worker->output_storage()) {
   uv_tcp_init(worker->loop(), &tcp_);
   tcp_.data = this;
-  uv_timer_init(worker->loop(), &timer_);
-  timer_.data = this;
+  timer_.Init(worker->loop(), this,
+              [](void* self) { static_cast<UpstreamConnection*>(self)->OnTimer(); });
   connect_req_.data = this;
   open_handles_ = 2;
   llhttp_init(&parser_, HTTP_RESPONSE, &kSettings);
@@ -87,7 +87,7 @@ void UpstreamConnection::Connect() {
     connect_error_ = UpstreamError::kConnectRefused;
     timeout = 0;
   }
-  uv_timer_start(&timer_, &UvCallback<&UpstreamConnection::OnTimer>::Call, timeout, 0);
+  timer_.Set(timeout);
 }
 
 void UpstreamConnection::Attach(ClientConnection* client, bool head_request) {
@@ -101,7 +101,7 @@ void UpstreamConnection::Attach(ClientConnection* client, bool head_request) {
   if (state_ == State::kIdle) {
     reused_ = true;
     state_ = State::kActive;
-    uv_timer_stop(&timer_);
+    timer_.Clear();
   }
   llhttp_init(&parser_, HTTP_RESPONSE, &kSettings);
   parser_.data = this;
@@ -109,7 +109,7 @@ void UpstreamConnection::Attach(ClientConnection* client, bool head_request) {
 
 void UpstreamConnection::OnConnect(int status) {
   if (state_ == State::kClosing) return;
-  uv_timer_stop(&timer_);
+  timer_.Clear();
   if (status < 0) {
     Log(LogLevel::kDebug, "upstream %s: connect failed: %s", endpoint_->address.name.c_str(),
         uv_strerror(status));
@@ -161,13 +161,12 @@ void UpstreamConnection::ArmResponseTimer() {
     return;
   }
   if (state_ != State::kActive) return;
-  uv_timer_start(&timer_, &UvCallback<&UpstreamConnection::OnTimer>::Call,
-                 static_cast<uint64_t>(worker_->config().timeouts.upstream_response.count()), 0);
+  timer_.Set(static_cast<uint64_t>(worker_->config().timeouts.upstream_response.count()));
 }
 
 void UpstreamConnection::StartTunnel() {
   state_ = State::kTunnel;
-  uv_timer_stop(&timer_);  // the client connection times the tunnel
+  timer_.Clear();  // the client connection times the tunnel
 }
 
 void UpstreamConnection::OnAlloc(size_t, uv_buf_t* buf) {
@@ -263,7 +262,7 @@ void UpstreamConnection::OnTimer() {
 void UpstreamConnection::Fail(UpstreamError error) {
   ClientConnection* client = client_;
   Close();
-  if (client) client->OnUpstreamFailed(error);
+  if (client) client->OnUpstreamFailed(error, reused_);
 }
 
 void UpstreamConnection::Release(bool reusable) {
@@ -282,8 +281,7 @@ void UpstreamConnection::Release(bool reusable) {
   // Keep reading while idle: the backend closing the connection must be noticed now, not
   // when the next request is written into a dead socket.
   ResumeReading();
-  uv_timer_start(&timer_, &UvCallback<&UpstreamConnection::OnTimer>::Call,
-                 static_cast<uint64_t>(worker_->config().timeouts.upstream_idle.count()), 0);
+  timer_.Set(static_cast<uint64_t>(worker_->config().timeouts.upstream_idle.count()));
   endpoint_->idle.push_back(this);
 }
 
@@ -301,8 +299,7 @@ void UpstreamConnection::Close() {
   out_.DiscardPending();
   worker_->ForgetUpstream(this);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &UvCallback<&UpstreamConnection::OnClosed>::Call);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
-           &UvCallback<&UpstreamConnection::OnClosed>::Call);
+  timer_.Close(&UvCallback<&UpstreamConnection::OnClosed>::Call);
 }
 
 void UpstreamConnection::OnClosed() {
@@ -347,7 +344,7 @@ int UpstreamConnection::OnMessageComplete(llhttp_t* p) {
   if (llhttp_get_status_code(p) / 100 == 1 && llhttp_get_status_code(p) != 101) {
     return 0;  // an interim response: the final one follows on the same parser
   }
-  uv_timer_stop(&self->timer_);
+  self->timer_.Clear();
   if (p->upgrade) return 0;  // 101: llhttp pauses with HPE_PAUSED_UPGRADE
   self->response_done_ = true;
   self->reusable_ = llhttp_should_keep_alive(p) != 0;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "proxy/deadline_timer.h"
 #include "proxy/output_queue.h"
 
 namespace cutover::proxy {
@@ -90,7 +91,7 @@ class UpstreamConnection final : public OutputQueue::Listener {
   UpstreamEndpoint* endpoint_;
   ClientConnection* client_ = nullptr;
   uv_tcp_t tcp_;
-  uv_timer_t timer_;
+  DeadlineTimer timer_;
   uv_connect_t connect_req_;
   llhttp_t parser_;
   OutputQueue out_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "proxy/snapshot.h"
+#include "routing/outlier_detector.h"
 
 namespace cutover::proxy {
 
@@ -17,6 +18,12 @@ struct UpstreamEndpoint {
   ResolvedEndpoint address;
   std::vector<UpstreamConnection*> idle;  // most recently used last (LIFO keeps them warm)
   uint32_t in_flight = 0;
+  routing::OutlierDetector outlier;  // this worker's view of consecutive failures
+  routing::OutlierSpec outlier_spec;
+
+  bool Available(int64_t now_ms) const {
+    return address.health->healthy.load(std::memory_order_relaxed) && !outlier.Ejected(now_ms);
+  }
 };
 
 }  // namespace cutover::proxy

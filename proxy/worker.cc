@@ -138,18 +138,23 @@ void Worker::OnAsync() {
 void Worker::ApplySnapshot(std::shared_ptr<const Snapshot> snapshot) {
   // Endpoints live as long as the worker, keyed by address, so exchanges in flight keep
   // valid pointers and idle pooled connections survive a weight change.
-  pool_endpoints_.assign(snapshot->endpoints.size(), {});
-  for (std::size_t p = 0; p < snapshot->endpoints.size(); ++p) {
+  const std::size_t pool_count = snapshot->endpoints.size();
+  pool_endpoints_.assign(pool_count, {});
+  for (std::size_t p = 0; p < pool_count; ++p) {
+    const routing::PoolSpec& pool = snapshot->routing->pools()[p];
     for (const ResolvedEndpoint& resolved : snapshot->endpoints[p]) {
       auto& slot = endpoints_by_name_[resolved.name];
-      if (!slot) {
-        slot = std::make_unique<UpstreamEndpoint>();
-        slot->address = resolved;
-      }
+      if (!slot) slot = std::make_unique<UpstreamEndpoint>();
+      slot->address = resolved;  // weight and health may change with the config
+      slot->outlier_spec = pool.outlier;
       pool_endpoints_[p].push_back(slot.get());
     }
   }
-  round_robin_.assign(snapshot->endpoints.size(), 0);
+  balancers_.assign(pool_count, routing::WeightedRoundRobin());
+  pool_available_ = std::make_unique<bool[]>(pool_count);
+  const routing::RoutingTable& table = *snapshot->routing;
+  needs_request_view_ =
+      !table.rules().empty() || table.affinity().mode != routing::AffinityMode::kNone;
   snapshot_ = std::move(snapshot);
   applied_version_.store(snapshot_->routing->version(), std::memory_order_release);
 }
@@ -223,15 +228,53 @@ uint64_t Worker::NextRandom() {
   return z ^ (z >> 31);
 }
 
-UpstreamEndpoint* Worker::PickEndpoint(uint32_t pool, const UpstreamEndpoint* avoid) {
+UpstreamEndpoint* Worker::PickEndpoint(uint32_t pool, std::span<UpstreamEndpoint* const> avoid) {
   if (pool >= pool_endpoints_.size()) return nullptr;
-  const auto& candidates = pool_endpoints_[pool];
-  if (candidates.empty()) return nullptr;
-  UpstreamEndpoint* chosen = candidates[round_robin_[pool]++ % candidates.size()];
-  if (chosen == avoid && candidates.size() > 1) {
-    chosen = candidates[round_robin_[pool]++ % candidates.size()];
+  const auto& endpoints = pool_endpoints_[pool];
+  const int64_t now = NowMs();
+  loads_.clear();
+  for (UpstreamEndpoint* endpoint : endpoints) {
+    bool tried = false;
+    for (const UpstreamEndpoint* other : avoid) tried = tried || other == endpoint;
+    loads_.push_back(routing::EndpointLoad{.weight = endpoint->address.weight,
+                                           .in_flight = endpoint->in_flight,
+                                           .available = !tried && endpoint->Available(now)});
   }
-  return chosen;
+  const routing::BalanceMode mode = snapshot_->routing->pools()[pool].balance;
+  const int chosen = mode == routing::BalanceMode::kPowerOfTwo
+                         ? routing::PickPowerOfTwo(loads_, NextRandom())
+                         : balancers_[pool].Pick(loads_);
+  return chosen < 0 ? nullptr : endpoints[static_cast<std::size_t>(chosen)];
+}
+
+std::span<const bool> Worker::PoolAvailability() {
+  const int64_t now = NowMs();
+  for (std::size_t p = 0; p < pool_endpoints_.size(); ++p) {
+    bool available = false;
+    for (const UpstreamEndpoint* endpoint : pool_endpoints_[p]) {
+      if (endpoint->Available(now)) {
+        available = true;
+        break;
+      }
+    }
+    pool_available_[p] = available;
+  }
+  return {pool_available_.get(), pool_endpoints_.size()};
+}
+
+void Worker::RecordOutcome(UpstreamEndpoint* endpoint, bool failure) {
+  if (endpoint == nullptr) return;
+  if (!failure) {
+    endpoint->outlier.OnSuccess(NowMs());
+    return;
+  }
+  if (endpoint->outlier.OnFailure(endpoint->outlier_spec, NowMs())) {
+    counters_.RecordEjection();
+    Log(LogLevel::kWarn, "worker %u: endpoint %s ejected for %lld ms after %u failures", index_,
+        endpoint->address.name.c_str(),
+        static_cast<long long>(endpoint->outlier.ejected_until_ms() - NowMs()),
+        endpoint->outlier_spec.consecutive_failures);
+  }
 }
 
 void Worker::OnLogFlushTimer() {

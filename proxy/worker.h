@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -61,12 +62,23 @@ class Worker {
   HeadBuffer* AcquireHead();
   void ReleaseHead(HeadBuffer* head);
   uint64_t NextRandom();
-  // The endpoint of `pool` to use next (weighted round robin), or null if it has none.
-  UpstreamEndpoint* PickEndpoint(uint32_t pool, const UpstreamEndpoint* avoid);
+  // The endpoint of `pool` to use next (the pool's balance mode, over available endpoints
+  // not in `avoid`), or null if none is available.
+  UpstreamEndpoint* PickEndpoint(uint32_t pool, std::span<UpstreamEndpoint* const> avoid = {});
+  // Per pool: does it have an available endpoint now? Parallel to the snapshot's pools.
+  std::span<const bool> PoolAvailability();
+  // Loop time in milliseconds (cached per loop iteration: no syscall).
+  int64_t NowMs() const { return static_cast<int64_t>(uv_now(const_cast<uv_loop_t*>(&loop_))); }
+  // The snapshot's table needs a RequestView (it has rules or affinity).
+  bool needs_request_view() const { return needs_request_view_; }
+  std::vector<routing::HeaderView>& header_views() { return header_views_; }
+  // Passive outlier ejection: one exchange's outcome on `endpoint`.
+  void RecordOutcome(UpstreamEndpoint* endpoint, bool failure);
   UpstreamConnection* NewUpstream(UpstreamEndpoint* endpoint);
   void ForgetUpstream(UpstreamConnection* upstream);
   void ForgetClient(ClientConnection* client);
   void Record(const metrics::RequestRecord& record) { counters_.Record(record); }
+  metrics::WorkerCounters& mutable_counters() { return counters_; }
   AccessLog& access_log() { return access_log_; }
   bool draining() const { return draining_; }
 
@@ -100,7 +112,11 @@ class Worker {
   std::atomic<bool> finished_{false};
   std::unordered_map<std::string, std::unique_ptr<UpstreamEndpoint>> endpoints_by_name_;
   std::vector<std::vector<UpstreamEndpoint*>> pool_endpoints_;
-  std::vector<uint32_t> round_robin_;
+  std::vector<routing::WeightedRoundRobin> balancers_;  // per pool
+  std::vector<routing::EndpointLoad> loads_;            // scratch for PickEndpoint
+  std::unique_ptr<bool[]> pool_available_;              // scratch for PoolAvailability
+  std::vector<routing::HeaderView> header_views_;       // scratch for RequestView
+  bool needs_request_view_ = false;
   BufferPool blocks_;
   OutputStoragePool output_storage_;
   std::vector<std::unique_ptr<HeadBuffer>> heads_;  // free head buffers
