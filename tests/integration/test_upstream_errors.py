@@ -30,8 +30,14 @@ def test_invalid_header_from_backend_gives_502(proxy):
     assert proxy.blue.wait_requests(1)[0].target == "/badheader"
 
 
-def test_backend_closing_before_responding_gives_502(proxy):
-    proxy.blue.handler = lambda req: CLOSE
+def test_backend_closing_before_responding_gives_502(cutover, backends):
+    # failover = "503": with the default ("other-pool") an idempotent request the backend
+    # dropped is retried on the other pool (test_routing_endpoints covers that).
+    blue, green = backends("blue"), backends("green")
+    proxy = cutover(pools={"blue": {"endpoints": [blue.address], "failover": "503"},
+                           "green": [green.address]})
+    blue.handler = lambda req: CLOSE
+    proxy.blue = blue
     conn = proxy.connect()
     start = time.monotonic()
     resp = conn.get("/vanish", timeout=5)
