@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 
 #include "proxy/config_loader.h"
 #include "proxy/log.h"
@@ -85,6 +86,7 @@ bool Server::Start(const Config& config, std::string* error) {
   }
   for (auto& worker : workers_) worker->Start();
   health_checker_.Apply(*snapshot_);
+  WarnAboutExpiredRules();
 
   Log(LogLevel::kInfo, "cutover: listening on %s:%u (%zu workers)", config.listener.host.c_str(),
       port_, workers_.size());
@@ -163,8 +165,18 @@ void Server::Reload() {
   if (ParseLogLevel(next.log.level, &level)) SetLogLevel(level);
   for (auto& worker : workers_) worker->Publish(snapshot_);
   health_checker_.Apply(*snapshot_);
+  WarnAboutExpiredRules();
   Log(LogLevel::kInfo, "reload: applied %s (routing version %llu)", config_path_.c_str(),
       static_cast<unsigned long long>(version_));
+}
+
+void Server::WarnAboutExpiredRules() const {
+  // Expired flags keep routing (DESIGN §4); saying so at every start and reload keeps the
+  // debt visible until someone removes them.
+  for (const std::string& name : snapshot_->routing->ExpiredRules(time(nullptr))) {
+    Log(LogLevel::kWarn, "rule '%s' has expired and still routes: remove it or extend expires",
+        name.c_str());
+  }
 }
 
 uint64_t Server::RequestsForPool(std::size_t pool) const {

@@ -47,6 +47,7 @@ class Server {
   void OnPollWorkers();
   void Reload();
   void BeginShutdown(bool immediate);
+  void WarnAboutExpiredRules() const;
 
   std::string config_path_;
   uv_loop_t loop_;
