@@ -23,6 +23,7 @@
 #include <toml++/toml.h>
 
 #include "proxy/duration.h"
+#include "routing/condition_names.h"
 
 namespace cutover::proxy {
 namespace {
@@ -333,35 +334,11 @@ struct ListItem {
 };
 
 // How a key of a rule's `match` table is written, and which conditions it becomes.
-enum class MatchShape : uint8_t {
-  kNamedValues,  // { NAME = "v" | ["v1", "v2"] }: one condition per NAME
-  kNamedRegex,   // { NAME = "regex" }: one condition per NAME
-  kNames,        // "NAME" | ["NAME", ...]: one condition per NAME, without values
-  kValues,       // "v" | ["v1", ...]: one condition
-};
-
-struct MatchKey {
-  std::string_view key;
-  routing::ConditionSpec::Kind kind;
-  MatchShape shape;
-};
+using routing::kMatchKeys;
+using routing::MatchKey;
+using routing::MatchShape;
 
 using ConditionKind = routing::ConditionSpec::Kind;
-
-// Conditions come out in this order whatever the order in the file; all of them must hold.
-constexpr std::array<MatchKey, 11> kMatchKeys = {{
-    {"header", ConditionKind::kHeaderExact, MatchShape::kNamedValues},
-    {"header_prefix", ConditionKind::kHeaderPrefix, MatchShape::kNamedValues},
-    {"header_present", ConditionKind::kHeaderPresent, MatchShape::kNames},
-    {"header_absent", ConditionKind::kHeaderAbsent, MatchShape::kNames},
-    {"header_regex", ConditionKind::kHeaderRegex, MatchShape::kNamedRegex},
-    {"cookie", ConditionKind::kCookie, MatchShape::kNamedValues},
-    {"query", ConditionKind::kQuery, MatchShape::kNamedValues},
-    {"path_prefix", ConditionKind::kPathPrefix, MatchShape::kValues},
-    {"method", ConditionKind::kMethod, MatchShape::kValues},
-    {"client_cidr", ConditionKind::kClientCidr, MatchShape::kValues},
-    {"affinity_keys", ConditionKind::kAffinityKeys, MatchShape::kValues},
-}};
 
 // One pass over a parsed document. Each Parse* function handles one table; all of them add to
 // the same error list and carry on, so one run reports every problem.

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "routing/condition_names.h"
 #include "routing/request_view.h"
 #include "routing/weighted_split.h"
 
@@ -25,32 +26,9 @@ constexpr std::size_t kMaxRuleName = 64;
 
 // How a key of a rule's "match" object is written; the same table as the config loader's, so
 // a rule reads the same in the TOML file and in the API.
-enum class MatchShape : uint8_t {
-  kNamedValues,  // {NAME: "v" | ["v1", "v2"]}: one condition per NAME
-  kNamedRegex,   // {NAME: "regex"}: one condition per NAME
-  kNames,        // "NAME" | ["NAME", ...]: one condition per NAME, without values
-  kValues,       // "v" | ["v1", "v2"]: one condition
-};
-
-struct MatchKey {
-  std::string_view key;
-  ConditionKind kind;
-  MatchShape shape;
-};
-
-constexpr std::array<MatchKey, 11> kMatchKeys = {{
-    {"header", ConditionKind::kHeaderExact, MatchShape::kNamedValues},
-    {"header_prefix", ConditionKind::kHeaderPrefix, MatchShape::kNamedValues},
-    {"header_present", ConditionKind::kHeaderPresent, MatchShape::kNames},
-    {"header_absent", ConditionKind::kHeaderAbsent, MatchShape::kNames},
-    {"header_regex", ConditionKind::kHeaderRegex, MatchShape::kNamedRegex},
-    {"cookie", ConditionKind::kCookie, MatchShape::kNamedValues},
-    {"query", ConditionKind::kQuery, MatchShape::kNamedValues},
-    {"path_prefix", ConditionKind::kPathPrefix, MatchShape::kValues},
-    {"method", ConditionKind::kMethod, MatchShape::kValues},
-    {"client_cidr", ConditionKind::kClientCidr, MatchShape::kValues},
-    {"affinity_keys", ConditionKind::kAffinityKeys, MatchShape::kValues},
-}};
+using routing::kMatchKeys;
+using routing::MatchKey;
+using routing::MatchShape;
 
 bool Fail(FieldError* error, std::string field, std::string message) {
   error->field = std::move(field);
