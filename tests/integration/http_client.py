@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from header_lookup import HeaderLookup
+
 RECV_SIZE = 256 * 1024
 DEFAULT_TIMEOUT = 5.0
 
@@ -29,7 +31,7 @@ class ConnectionClosed(Exception):
 
 
 @dataclass
-class HttpResponse:
+class HttpResponse(HeaderLookup):
     version: str
     status: int
     reason: str
@@ -40,17 +42,6 @@ class HttpResponse:
     body_len: int = 0
     chunk_sizes: list = field(default_factory=list)
     trailers: list = field(default_factory=list)
-
-    def header(self, name: str) -> Optional[str]:
-        values = self.header_all(name)
-        return values[0] if values else None
-
-    def header_all(self, name: str) -> list:
-        lname = name.lower()
-        return [v for n, v in self.headers if n.lower() == lname]
-
-    def has(self, name: str) -> bool:
-        return bool(self.header_all(name))
 
     def connection_tokens(self) -> set:
         return {t.strip().lower() for v in self.header_all("Connection") for t in v.split(",")

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Union
 
+from header_lookup import HeaderLookup
+
 RECV_SIZE = 256 * 1024
 MAX_HEAD = 1 << 20
 
@@ -33,7 +35,7 @@ class FramingError(Exception):
 
 
 @dataclass
-class Request:
+class Request(HeaderLookup):
     """One request as the backend received it."""
 
     conn_id: int
@@ -49,17 +51,6 @@ class Request:
     chunk_sizes: list = field(default_factory=list)
     trailers: list = field(default_factory=list)
     received_at: float = 0.0
-
-    def header(self, name: str) -> Optional[str]:
-        values = self.header_all(name)
-        return values[0] if values else None
-
-    def header_all(self, name: str) -> list:
-        lname = name.lower()
-        return [v for n, v in self.headers if n.lower() == lname]
-
-    def has(self, name: str) -> bool:
-        return bool(self.header_all(name))
 
     def header_names(self) -> set:
         return {n.lower() for n, _ in self.headers}
