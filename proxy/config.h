@@ -51,8 +51,23 @@ struct HeaderConfig {
   bool x_cutover_pool = false;    // response header X-Cutover-Pool naming the pool that answered
 };
 
+// The admin API (DESIGN §6, docs/admin-api.md). Off unless the config has an [admin] section:
+// the paths below default to system directories a test or a laptop may not have.
+struct AdminConfig {
+  bool enabled = false;
+  std::string socket = "/run/cutover/admin.sock";  // "" = no Unix socket
+  std::vector<uint32_t> allow_uids;                 // besides root and the proxy's own uid
+  std::string host;                                 // TCP listener; empty = none
+  uint16_t port = 0;
+  std::string tokens_file;  // bearer tokens for TCP callers; required with a TCP address
+  std::string state_file = "/var/lib/cutover/state.json";  // "" = live changes not persisted
+  std::string audit_log = "/var/log/cutover/audit.log";    // "" = no audit trail
+  uint32_t body_bytes = 65536;                             // larger request bodies get 413
+};
+
 struct Config {
   ListenerConfig listener;
+  AdminConfig admin;
   // Pools in configuration order, with weights; baseline/candidate names.
   routing::RoutingSpec routing;
   TimeoutConfig timeouts;

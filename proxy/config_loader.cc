@@ -399,6 +399,9 @@ class Loader {
   void ParseTimeouts(const toml::table& root, TimeoutConfig* out);
   void ParseLimits(const toml::table& root, LimitConfig* out);
   void ParseLog(const toml::table& root, LogConfig* out);
+  void ParseAdmin(const toml::table& root, AdminConfig* out);
+  void ReadPath(const toml::table& table, std::string_view section, std::string_view key,
+                bool may_be_empty, std::string* out);
   void ParseHeaders(const toml::table& root, HeaderConfig* out);
   void CheckRoutingTable(const toml::table& root, const routing::RoutingSpec& spec);
 
@@ -444,8 +447,10 @@ class Loader {
 
 void Loader::Load(const toml::table& root, Config* config) {
   RejectUnknownKeys(root, "",
-                    {"listener", "pools", "routing", "timeouts", "limits", "log", "headers"});
+                    {"listener", "admin", "pools", "routing", "timeouts", "limits", "log",
+                     "headers"});
   ParseListener(root, &config->listener);
+  ParseAdmin(root, &config->admin);
   ParsePools(root, &config->routing);
   ParseRouting(root, &config->routing);
   ParseTimeouts(root, &config->timeouts);
@@ -1330,6 +1335,61 @@ void Loader::ParseLog(const toml::table& root, LogConfig* out) {
     } else if (level) {
       out->level = std::move(*level);
     }
+  }
+}
+
+void Loader::ParseAdmin(const toml::table& root, AdminConfig* out) {
+  const toml::table* admin = Section(root, "admin");
+  if (admin == nullptr) return;
+  out->enabled = true;
+  RejectUnknownKeys(*admin, "admin",
+                    {"socket", "allow_uids", "address", "tokens_file", "state_file", "audit_log",
+                     "body_bytes"});
+  ReadPath(*admin, "admin", "socket", true, &out->socket);
+  ReadPath(*admin, "admin", "tokens_file", false, &out->tokens_file);
+  ReadPath(*admin, "admin", "state_file", true, &out->state_file);
+  ReadPath(*admin, "admin", "audit_log", true, &out->audit_log);
+  ReadBounded(*admin, "admin", "body_bytes", 1024, 16 << 20, &out->body_bytes);
+  if (const toml::node* node = admin->get("allow_uids")) {
+    if (const toml::array* uids = node->as_array()) {
+      for (std::size_t i = 0; i < uids->size(); ++i) {
+        const std::string path = "admin.allow_uids[" + std::to_string(i) + "]";
+        if (auto uid = ReadInteger(*uids->get(i), path, 0, UINT32_MAX - 1)) {
+          out->allow_uids.push_back(static_cast<uint32_t>(*uid));
+        }
+      }
+    } else {
+      TypeError(*node, "admin.allow_uids", "an array of user ids");
+    }
+  }
+  if (const toml::node* node = admin->get("address")) {
+    if (std::optional<HostPort> address = ReadAddress(*node, "admin.address")) {
+      out->host = std::move(address->host);
+      out->port = address->port;
+      if (out->tokens_file.empty()) {
+        Error("admin.tokens_file", LineOf(node->source()),
+              "required with admin.address: TCP callers authenticate with bearer tokens");
+      }
+    }
+  }
+  if (out->socket.empty() && admin->get("address") == nullptr) {
+    Error("admin", LineOf(admin->source()),
+          "no listener: set socket (a Unix socket path) or address (HOST:PORT)");
+  }
+}
+
+void Loader::ReadPath(const toml::table& table, std::string_view section, std::string_view key,
+                      bool may_be_empty, std::string* out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return;
+  std::optional<std::string> path = ReadString(*node, KeyPath(section, key));
+  if (!path) return;
+  if (path->empty() && !may_be_empty) {
+    Error(KeyPath(section, key), LineOf(node->source()), "must not be empty");
+  } else if (path->find('\0') != std::string::npos) {
+    Error(KeyPath(section, key), LineOf(node->source()), "must not contain a NUL byte");
+  } else {
+    *out = std::move(*path);
   }
 }
 
