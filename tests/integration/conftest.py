@@ -62,7 +62,7 @@ def cutover(request, backends, tmp_path):
     procs: list[CutoverProcess] = []
     request.node._cutover_procs = procs
 
-    def start(**kw) -> CutoverProcess:
+    def start(run_args: tuple = (), **kw) -> CutoverProcess:
         blue = green = None
         if "pools" not in kw:
             blue, green = backends("blue"), backends("green")
@@ -70,7 +70,7 @@ def cutover(request, backends, tmp_path):
         kw.setdefault("weights", {"blue": 100, "green": 0})
         workdir = tmp_path / f"cutover{len(procs)}"
         workdir.mkdir()
-        px = CutoverProcess(workdir, kw, blue, green)
+        px = CutoverProcess(workdir, kw, blue, green, run_args)
         procs.append(px)
         return px.start()
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from admin_client import AdminClient
 from http_client import ClientConn, HttpResponse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +96,7 @@ def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
                   candidate: str = "green", workers: int = 1, timeouts: Optional[dict] = None,
                   limits: Optional[dict] = None, log: Optional[dict] = None,
                   headers: Optional[dict] = None, affinity: Optional[dict] = None,
-                  rules: Optional[list] = None) -> str:
+                  rules: Optional[list] = None, admin: Optional[dict] = None) -> str:
     """The TOML config text. pools: name -> list of "host:port" (or a dict, see
     _pool_lines); affinity: the [routing.affinity] keys; rules: one dict per
     [[routing.rules]] (values rendered inline, e.g. match = {"header": {"X-Beta": "1"}})."""
@@ -113,7 +114,8 @@ def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in rule.items()]
         lines.append("")
     for section, values in (("timeouts", {**DEFAULT_TIMEOUTS, **(timeouts or {})}),
-                            ("limits", limits), ("log", log), ("headers", headers)):
+                            ("limits", limits), ("log", log), ("headers", headers),
+                            ("admin", admin)):
         if values:
             lines.append(f"[{section}]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
@@ -146,9 +148,22 @@ def rss_kib(pid: int) -> Optional[int]:
 class CutoverProcess:
     """One `cutover run` subprocess with its config file, logs and client connections."""
 
-    def __init__(self, workdir: Path, config_kw: dict, blue=None, green=None):
+    def __init__(self, workdir: Path, config_kw: dict, blue=None, green=None,
+                 run_args: tuple = ()):
         self.workdir = workdir
         self.port = free_port()
+        self.run_args = tuple(run_args)
+        admin = config_kw.get("admin")
+        if admin is not None:
+            # admin=True or a dict of [admin] keys: socket, state file and audit log default
+            # into the work dir; "address": True picks a free TCP port.
+            admin = {} if admin is True else dict(admin)
+            admin.setdefault("socket", str(workdir / "admin.sock"))
+            admin.setdefault("state_file", str(workdir / "state.json"))
+            admin.setdefault("audit_log", str(workdir / "audit.log"))
+            if admin.get("address") is True:
+                admin["address"] = f"127.0.0.1:{free_port()}"
+            config_kw = {**config_kw, "admin": admin}
         self.config_kw = config_kw
         self.config_path = workdir / "cutover.toml"
         self.stdout_path = workdir / "cutover.stdout"
@@ -168,7 +183,7 @@ class CutoverProcess:
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [str(binary_path()), "run", "--config", str(self.config_path)],
+            [str(binary_path()), "run", "--config", str(self.config_path), *self.run_args],
             stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, cwd=self.workdir)
         self.wait_ready()
         return self
@@ -201,6 +216,24 @@ class CutoverProcess:
             return conn.get(target, headers, **kw)
         finally:
             conn.close()
+
+    # --- admin API -----------------------------------------------------------------------
+
+    @property
+    def admin_socket(self) -> Optional[str]:
+        admin = self.config_kw.get("admin") or {}
+        return admin.get("socket") or None
+
+    @property
+    def admin_port(self) -> Optional[int]:
+        address = (self.config_kw.get("admin") or {}).get("address")
+        return int(address.rsplit(":", 1)[1]) if address else None
+
+    def admin(self, token: Optional[str] = None, tcp: bool = False) -> AdminClient:
+        """A client of the admin API: the Unix socket, or TCP (with a bearer token)."""
+        if tcp:
+            return AdminClient(port=self.admin_port, token=token)
+        return AdminClient(socket_path=self.admin_socket, token=token)
 
     # --- control -----------------------------------------------------------------------
 
