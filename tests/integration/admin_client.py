@@ -36,17 +36,25 @@ class AdminResponse:
 
 
 class AdminClient:
-    """One connection per call (Connection: close), so a test never sees a stale socket."""
+    """By default one connection per call (Connection: close), so a test never sees a stale
+    socket. With keep_alive=True every call goes over one persistent connection (opened on
+    the first call; close() ends it). A call that fails drops the connection and raises;
+    after a response that closes it the next call opens a new one (connections_opened
+    counts the connections, so a test can tell that keep-alive held)."""
 
     def __init__(self, socket_path: Optional[str] = None, port: Optional[int] = None,
-                 token: Optional[str] = None, timeout: float = 10.0):
+                 token: Optional[str] = None, timeout: float = 10.0, keep_alive: bool = False):
         assert socket_path or port, "need a socket path or a TCP port"
         self.socket_path = socket_path
         self.port = port
         self.token = token
         self.timeout = timeout
+        self.keep_alive = keep_alive
+        self._conn: Optional[http.client.HTTPConnection] = None
+        self.connections_opened = 0
 
     def _connection(self) -> http.client.HTTPConnection:
+        self.connections_opened += 1
         if self.socket_path:
             return _UnixConnection(self.socket_path, self.timeout)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
@@ -54,21 +62,45 @@ class AdminClient:
     def request(self, method: str, path: str, body: Any = None,
                 headers: Optional[dict] = None, raw: Optional[bytes] = None) -> AdminResponse:
         """body is sent as JSON; raw (bytes) is sent as is (for malformed-body tests)."""
-        h = {"Connection": "close"}
+        h = {} if self.keep_alive else {"Connection": "close"}
         if self.token is not None:
             h["Authorization"] = f"Bearer {self.token}"
         h.update(headers or {})
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         if data is not None:
             h.setdefault("Content-Type", "application/json")
-        conn = self._connection()
+        if self.keep_alive:
+            if self._conn is None:
+                self._conn = self._connection()
+            conn = self._conn
+        else:
+            conn = self._connection()
         try:
             conn.request(method, path, body=data, headers=h)
             resp = conn.getresponse()
-            return AdminResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()},
-                                 resp.read())
+            out = AdminResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()},
+                                resp.read())
+            if self.keep_alive and resp.will_close:
+                self.close()
+            return out
+        except BaseException:
+            if self.keep_alive:
+                self.close()
+            raise
         finally:
-            conn.close()
+            if not self.keep_alive:
+                conn.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "AdminClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def get(self, path: str, **kw) -> AdminResponse:
         return self.request("GET", path, **kw)
@@ -80,3 +112,8 @@ class AdminClient:
 
     def put_weights(self, weights: dict, **kw) -> AdminResponse:
         return self.request("PUT", "/v1/weights", body=weights, **kw)
+
+    def audit(self, limit: int = 50, offset: int = 0) -> list:
+        r = self.get(f"/v1/audit?limit={limit}&offset={offset}")
+        assert r.status == 200, r
+        return r.json["entries"]

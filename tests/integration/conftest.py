@@ -5,12 +5,16 @@
         px.blue.handler = lambda req: Response(204)
         conn = px.connect()
 
+    px.kill9(); px2 = cutover.restart(px)          # same work dir, state file and audit log
+
 Everything listens on 127.0.0.1 with ports picked at runtime. Every backend thread,
 process and client socket is stopped at teardown; a proxy that does not exit 0 on SIGTERM
 fails the test, and a failing test shows the proxy's stderr and stdout.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 import pytest
 
@@ -62,7 +66,7 @@ def cutover(request, backends, tmp_path):
     procs: list[CutoverProcess] = []
     request.node._cutover_procs = procs
 
-    def start(run_args: tuple = (), **kw) -> CutoverProcess:
+    def start(run_args: tuple = (), expect_failure: bool = False, **kw) -> CutoverProcess:
         blue = green = None
         if "pools" not in kw:
             blue, green = backends("blue"), backends("green")
@@ -72,8 +76,19 @@ def cutover(request, backends, tmp_path):
         workdir.mkdir()
         px = CutoverProcess(workdir, kw, blue, green, run_args)
         procs.append(px)
-        return px.start()
+        return px.start_expecting_failure() if expect_failure else px.start()
 
+    def restart(px: CutoverProcess, run_args: Optional[tuple] = None,
+                expect_failure: bool = False) -> CutoverProcess:
+        """cutover.restart(px): starts px.successor() (same work dir, config file, port,
+        backends, state file, audit log) after px was stopped or kill9()'d. With
+        expect_failure the start must be refused (see start_expecting_failure)."""
+        assert not px.alive(), "stop or kill9() the old process first"
+        nxt = px.successor(run_args)
+        procs.append(nxt)
+        return nxt.start_expecting_failure() if expect_failure else nxt.start()
+
+    start.restart = restart
     yield start
     problems = []
     for px in procs:

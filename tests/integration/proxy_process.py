@@ -149,9 +149,10 @@ class CutoverProcess:
     """One `cutover run` subprocess with its config file, logs and client connections."""
 
     def __init__(self, workdir: Path, config_kw: dict, blue=None, green=None,
-                 run_args: tuple = ()):
+                 run_args: tuple = (), port: Optional[int] = None, log_name: str = "cutover",
+                 write_config: bool = True):
         self.workdir = workdir
-        self.port = free_port()
+        self.port = port if port is not None else free_port()
         self.run_args = tuple(run_args)
         admin = config_kw.get("admin")
         if admin is not None:
@@ -166,27 +167,65 @@ class CutoverProcess:
             config_kw = {**config_kw, "admin": admin}
         self.config_kw = config_kw
         self.config_path = workdir / "cutover.toml"
-        self.stdout_path = workdir / "cutover.stdout"
-        self.stderr_path = workdir / "cutover.stderr"
+        self.stdout_path = workdir / f"{log_name}.stdout"
+        self.stderr_path = workdir / f"{log_name}.stderr"
         self.blue = blue
         self.green = green
         self.proc: Optional[subprocess.Popen] = None
         self.clients: list[ClientConn] = []
         self.expected_exit = 0  # checked at teardown when the fixture stops the process
-        write_atomically(self.config_path, render_config(self.port, **config_kw))
+        self.generation = 0  # 0 for the first process in a work dir, 1 for its successor, ...
+        if write_config:
+            write_atomically(self.config_path, render_config(self.port, **config_kw))
+
+    def successor(self, run_args: Optional[tuple] = None) -> "CutoverProcess":
+        """An unstarted process for the same work dir: the same config file as it is on disk
+        now (not re-rendered, so hand edits stay), the same port, backends, admin socket,
+        state file and audit log, with its own stdout/stderr files (cutover.N.stderr). For
+        restart tests: stop or kill9() this one first. run_args default to this one's."""
+        nxt = CutoverProcess(self.workdir, self.config_kw, self.blue, self.green,
+                             self.run_args if run_args is None else run_args, port=self.port,
+                             log_name=f"cutover.{self.generation + 1}", write_config=False)
+        nxt.generation = self.generation + 1
+        return nxt
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     def start(self) -> "CutoverProcess":
+        self._spawn()
+        self.wait_ready()
+        return self
+
+    def _spawn(self) -> None:
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [str(binary_path()), "run", "--config", str(self.config_path), *self.run_args],
             stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, cwd=self.workdir)
-        self.wait_ready()
+
+    def start_expecting_failure(self, timeout: float = START_TIMEOUT) -> "CutoverProcess":
+        """Starts and waits for the process to exit on its own (a refused start). Raises
+        AssertionError if it exits 0 or is still running after timeout (then it is killed).
+        The exit code becomes expected_exit, so teardown does not count it as a failure."""
+        self._spawn()
+        code = self.wait_exit(timeout)
+        if code is None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.expected_exit = None
+            raise AssertionError(f"cutover still running {timeout}s after a start that should "
+                                 f"have been refused:\n{self.stderr_text()[-4000:]}")
+        self.expected_exit = code
+        assert code != 0, f"cutover exited 0 on a start that should have been refused"
         return self
+
+    def kill9(self) -> None:
+        """SIGKILL (a crash) and reap; teardown then does not check the exit code."""
+        self.proc.kill()
+        self.proc.wait(10)
+        self.expected_exit = None
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
