@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,6 +15,23 @@ namespace cutover::proxy {
 
 struct EndpointHealth {
   std::atomic<bool> healthy{true};  // endpoints start healthy: a restart must not 503
+  // Passive ejections, for `GET /v1/health`: written by workers when they eject (rare), read
+  // by the admin thread. Each worker ejects on what it sees; these summarise all of them.
+  std::atomic<uint64_t> ejections{0};
+  std::atomic<int64_t> ejected_until_unix_ms{0};
+
+  // Any worker: it has just ejected this endpoint for `duration_ms`.
+  void RecordEjection(int64_t duration_ms) {
+    ejections.fetch_add(1, std::memory_order_relaxed);
+    const int64_t until = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count() +
+                          duration_ms;
+    int64_t seen = ejected_until_unix_ms.load(std::memory_order_relaxed);
+    while (seen < until &&
+           !ejected_until_unix_ms.compare_exchange_weak(seen, until, std::memory_order_relaxed)) {
+    }
+  }
 };
 
 // Thread-safe map from "host:port" to its shared health. Used when snapshots are built

@@ -29,7 +29,7 @@ int Check(const std::string& path) {
   return 0;
 }
 
-int Run(const std::string& path) {
+int Run(const std::string& path, bool discard_state) {
   const ConfigLoadResult result = cutover::proxy::LoadConfigFile(path);
   if (!result.config) {
     std::fprintf(stderr, "cutover: refusing to start, %s is invalid:\n", path.c_str());
@@ -37,6 +37,7 @@ int Run(const std::string& path) {
     return 1;
   }
   cutover::proxy::Server server(path);
+  server.set_discard_state(discard_state);
   std::string error;
   if (!server.Start(*result.config, &error)) {
     std::fprintf(stderr, "cutover: %s\n", error.c_str());
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
   std::string config_path;
   auto* run = app.add_subcommand("run", "Run the proxy with a config file");
   run->add_option("-c,--config", config_path, "TOML config file")->required();
+  bool discard_state = false;
+  run->add_flag("--discard-state", discard_state,
+                "Start from the config even if the admin state file is unreadable or corrupt "
+                "(it is kept aside as STATE_FILE.discarded.TIME)");
   auto* check = app.add_subcommand("check", "Validate a config file and print every error");
   check->add_option("-c,--config", config_path, "TOML config file")->required();
 
@@ -66,7 +71,7 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "Print version information");
 
   CLI11_PARSE(app, argc, argv);
-  if (*run) return Run(config_path);
+  if (*run) return Run(config_path, discard_state);
   if (*check) return Check(config_path);
   if (*demo) return cutover::proxy::RunDemo(listen, workers);
   if (*version) {

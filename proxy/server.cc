@@ -27,7 +27,7 @@ uint16_t BoundPort(int fd) {
 
 Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
   uv_loop_init(&loop_);
-  for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_}) {
+  for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_, &sigusr1_}) {
     uv_signal_init(&loop_, handle);
     handle->data = this;
   }
@@ -37,10 +37,12 @@ Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
 
 Server::~Server() {
   health_checker_.Stop();
+  if (admin_server_) admin_server_->Stop();
   for (auto& worker : workers_) {
     worker->Stop();
     worker->Join();
   }
+  control_.AttachWorkers({});
   workers_.clear();
   uv_walk(
       &loop_,
@@ -53,8 +55,8 @@ Server::~Server() {
 }
 
 bool Server::Start(const Config& config, std::string* error) {
-  snapshot_ = BuildSnapshot(config, version_, &health_, error);
-  if (!snapshot_) return false;
+  if (!control_.Start(config, discard_state_, error)) return false;
+  const std::shared_ptr<const Snapshot> snapshot = control_.snapshot();
   LogLevel level;
   if (ParseLogLevel(config.log.level, &level)) SetLogLevel(level);
   // A peer that goes away must surface as EPIPE on write, not kill the process.
@@ -66,6 +68,9 @@ bool Server::Start(const Config& config, std::string* error) {
   if (!config_path_.empty()) {
     uv_signal_start(&sighup_, &UvCallback<&Server::OnSignal>::Call, SIGHUP);
   }
+  uv_signal_start(&sigusr1_, &UvCallback<&Server::OnSignal>::Call, SIGUSR1);
+  // The admin API is up before the proxy port opens: whoever sees the port can steer it.
+  if (config.admin.enabled && !StartAdmin(config, error)) return false;
 
   // Bind every worker's socket before starting any, so a port conflict fails cleanly. With
   // port 0 the first bind picks the port and the others share it.
@@ -81,11 +86,14 @@ bool Server::Start(const Config& config, std::string* error) {
     fds.push_back(fd);
   }
   port_ = port;
+  std::vector<Worker*> workers;
   for (unsigned i = 0; i < fds.size(); ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, fds[i], snapshot_));
+    workers_.push_back(std::make_unique<Worker>(i, fds[i], snapshot, &switched_));
+    workers.push_back(workers_.back().get());
   }
+  control_.AttachWorkers(std::move(workers));
   for (auto& worker : workers_) worker->Start();
-  health_checker_.Apply(*snapshot_);
+  health_checker_.Apply(*snapshot);
   WarnAboutExpiredRules();
 
   Log(LogLevel::kInfo, "cutover: listening on %s:%u (%zu workers)", config.listener.host.c_str(),
@@ -93,9 +101,47 @@ bool Server::Start(const Config& config, std::string* error) {
   return true;
 }
 
+bool Server::StartAdmin(const Config& config, std::string* error) {
+  api_ = std::make_unique<admin::AdminApi>(&control_);
+  if (!config.admin.tokens_file.empty() && !LoadTokens(config.admin.tokens_file, error)) {
+    return false;
+  }
+  admin::AdminApi* api = api_.get();
+  admin_server_ = std::make_unique<admin::AdminServer>(
+      [api](const admin::AdminRequest& request) { return api->Handle(request); });
+  if (!admin_server_->Start(config.admin, error)) return false;
+  if (!config.admin.socket.empty()) {
+    Log(LogLevel::kInfo, "admin: listening on %s", config.admin.socket.c_str());
+  }
+  if (!config.admin.host.empty()) {
+    Log(LogLevel::kInfo, "admin: listening on %s:%u (bearer tokens)", config.admin.host.c_str(),
+        admin_server_->tcp_port());
+  }
+  if (config.admin.state_file.empty()) {
+    Log(LogLevel::kWarn, "admin: no state_file: live changes are lost on restart");
+  }
+  if (config.admin.audit_log.empty()) {
+    Log(LogLevel::kWarn, "admin: no audit_log: changes are not audited");
+  }
+  return true;
+}
+
+bool Server::LoadTokens(const std::string& path, std::string* error) {
+  std::vector<std::string> problems;
+  std::optional<admin::TokenSet> tokens = admin::TokenSet::Load(path, &problems);
+  if (!tokens) {
+    *error = "tokens file " + path + " is invalid:";
+    for (const std::string& problem : problems) *error += "\n  " + problem;
+    return false;
+  }
+  api_->SetTokens(std::make_shared<const admin::TokenSet>(std::move(*tokens)));
+  return true;
+}
+
 int Server::Run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& worker : workers_) worker->Join();
+  if (admin_server_) admin_server_->Stop();
   Log(LogLevel::kInfo, "cutover: stopped");
   return 0;
 }
@@ -103,6 +149,10 @@ int Server::Run() {
 void Server::OnSignal(int signum) {
   if (signum == SIGHUP) {
     Reload();
+    return;
+  }
+  if (signum == SIGUSR1) {
+    control_.ReopenAuditLog();
     return;
   }
   BeginShutdown(shutting_down_);  // a second SIGTERM/SIGINT stops at once
@@ -115,9 +165,10 @@ void Server::BeginShutdown(bool immediate) {
     return;
   }
   shutting_down_ = true;
+  if (api_) api_->SetDraining();
   health_checker_.Stop();
   Log(LogLevel::kInfo, "cutover: draining (up to %lld ms)",
-      static_cast<long long>(snapshot_->config.timeouts.drain.count()));
+      static_cast<long long>(control_.snapshot()->config.timeouts.drain.count()));
   for (auto& worker : workers_) worker->Drain();
   uv_signal_stop(&sighup_);
   // Poll (not sleep) until every worker loop has ended, then let this loop end too.
@@ -129,7 +180,7 @@ void Server::OnPollWorkers() {
     if (!worker->finished()) return;
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), nullptr);
-  for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_}) {
+  for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_, &sigusr1_}) {
     uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
   }
 }
@@ -144,36 +195,46 @@ void Server::Reload() {
     }
     return;
   }
-  const Config& next = *result.config;
-  const Config& current = snapshot_->config;
+  Config next = *result.config;
+  const std::shared_ptr<const Snapshot> running = control_.snapshot();
+  const Config& current = running->config;
   if (next.listener.host != current.listener.host || next.listener.port != current.listener.port ||
       next.listener.workers != current.listener.workers) {
     Log(LogLevel::kWarn, "reload: [listener] changes take effect only after a restart");
   }
+  if (next.admin.enabled != current.admin.enabled || next.admin.socket != current.admin.socket ||
+      next.admin.host != current.admin.host || next.admin.port != current.admin.port ||
+      next.admin.state_file != current.admin.state_file ||
+      next.admin.audit_log != current.admin.audit_log) {
+    Log(LogLevel::kWarn,
+        "reload: [admin] listeners and files change only after a restart (tokens reload now)");
+  }
+  // The listener stays as bound; only what workers read per request changes.
+  next.listener = current.listener;
   std::string error;
-  auto snapshot = BuildSnapshot(next, version_ + 1, &health_, &error);
-  if (!snapshot) {
+  if (!control_.ApplyConfig(next, &error)) {
     Log(LogLevel::kError, "reload: %s; keeping the running config", error.c_str());
     return;
   }
-  // The listener stays as bound; only what workers read per request changes.
-  auto adjusted = std::make_shared<Snapshot>(*snapshot);
-  adjusted->config.listener = current.listener;
-  snapshot_ = std::move(adjusted);
-  ++version_;
   LogLevel level;
   if (ParseLogLevel(next.log.level, &level)) SetLogLevel(level);
-  for (auto& worker : workers_) worker->Publish(snapshot_);
-  health_checker_.Apply(*snapshot_);
+  health_checker_.Apply(*control_.snapshot());
+  if (api_ && !current.admin.tokens_file.empty()) {
+    if (LoadTokens(current.admin.tokens_file, &error)) {
+      Log(LogLevel::kInfo, "reload: tokens reloaded from %s", current.admin.tokens_file.c_str());
+    } else {
+      Log(LogLevel::kError, "reload: %s; keeping the previous tokens", error.c_str());
+    }
+  }
   WarnAboutExpiredRules();
   Log(LogLevel::kInfo, "reload: applied %s (routing version %llu)", config_path_.c_str(),
-      static_cast<unsigned long long>(version_));
+      static_cast<unsigned long long>(control_.version()));
 }
 
 void Server::WarnAboutExpiredRules() const {
   // Expired flags keep routing (DESIGN §4); saying so at every start and reload keeps the
   // debt visible until someone removes them.
-  for (const std::string& name : snapshot_->routing->ExpiredRules(time(nullptr))) {
+  for (const std::string& name : control_.snapshot()->routing->ExpiredRules(time(nullptr))) {
     Log(LogLevel::kWarn, "rule '%s' has expired and still routes: remove it or extend expires",
         name.c_str());
   }

@@ -1,11 +1,12 @@
-// The process: opens one SO_REUSEPORT listener per worker, starts the workers, and runs the
-// main thread's loop for signals. SIGTERM/SIGINT drain (stop accepting, let in-flight
-// exchanges finish up to timeouts.drain, exit 0; a second signal stops at once). SIGHUP
-// reloads the config file: a bad file changes nothing; a good one is published to every
-// worker as a new snapshot.
+// The process: opens one SO_REUSEPORT listener per worker, starts the workers and the admin
+// API, and runs the main thread's loop for signals. SIGTERM/SIGINT drain (stop accepting, let
+// in-flight exchanges finish up to timeouts.drain, exit 0; a second signal stops at once).
+// SIGHUP reloads the config file (a bad file changes nothing; a good one goes through the
+// ControlPlane, which keeps live weights unless [routing] changed) and the tokens file.
+// SIGUSR1 reopens the audit log.
 //
-// Ownership: owns the Workers and the main loop's handles (signals, poll timer), all on the
-// thread that calls Run(). Not copyable.
+// Ownership: owns the Workers, the ControlPlane, the admin server and the main loop's handles
+// (signals, poll timer), all on the thread that calls Run(). Not copyable.
 #pragma once
 
 #include <uv.h>
@@ -16,7 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "proxy/admin/admin_api.h"
+#include "proxy/admin/admin_server.h"
 #include "proxy/config.h"
+#include "proxy/control_plane.h"
 #include "proxy/health_checker.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
@@ -27,6 +31,8 @@ class Server {
  public:
   // `config_path` is what SIGHUP reloads; empty disables reloading (the demo).
   explicit Server(std::string config_path);
+  // Start from the config even if the state file is corrupt (`cutover run --discard-state`).
+  void set_discard_state(bool discard) { discard_state_ = discard; }
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   ~Server();
@@ -40,9 +46,10 @@ class Server {
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
   // Requests answered per pool index, summed over workers (any thread).
   uint64_t RequestsForPool(std::size_t pool) const;
-  const Snapshot& snapshot() const { return *snapshot_; }
 
  private:
+  bool StartAdmin(const Config& config, std::string* error);
+  bool LoadTokens(const std::string& path, std::string* error);
   void OnSignal(int signum);
   void OnPollWorkers();
   void Reload();
@@ -54,14 +61,18 @@ class Server {
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_signal_t sighup_;
+  uv_signal_t sigusr1_;
   uv_timer_t poll_timer_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::shared_ptr<const Snapshot> snapshot_;
   HealthRegistry health_;  // endpoint health shared with every worker
   HealthChecker health_checker_{&loop_};
-  uint64_t version_ = 1;
+  SwitchSignal switched_;  // workers say when they have applied a snapshot
+  ControlPlane control_{&health_, &switched_};
+  std::unique_ptr<admin::AdminApi> api_;
+  std::unique_ptr<admin::AdminServer> admin_server_;
   uint16_t port_ = 0;
   bool shutting_down_ = false;
+  bool discard_state_ = false;
 };
 
 }  // namespace cutover::proxy

@@ -40,8 +40,12 @@ int OpenReusePortListener(const std::string& host, uint16_t port, std::string* e
   return fd;
 }
 
-Worker::Worker(unsigned index, int listen_fd, std::shared_ptr<const Snapshot> snapshot)
-    : index_(index), listen_fd_(listen_fd), random_state_(std::random_device{}()) {
+Worker::Worker(unsigned index, int listen_fd, std::shared_ptr<const Snapshot> snapshot,
+               SwitchSignal* switched)
+    : index_(index),
+      listen_fd_(listen_fd),
+      switched_(switched),
+      random_state_(std::random_device{}()) {
   random_state_ = (random_state_ << 32) ^ std::random_device{}();
   uv_loop_init(&loop_);
   loop_.data = this;
@@ -91,6 +95,7 @@ void Worker::Run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
   access_log_.Flush();
   finished_.store(true, std::memory_order_release);
+  if (switched_ != nullptr) switched_->Notify();  // a publisher waiting on us stops waiting
 }
 
 void Worker::Publish(std::shared_ptr<const Snapshot> snapshot) {
@@ -157,6 +162,7 @@ void Worker::ApplySnapshot(std::shared_ptr<const Snapshot> snapshot) {
       !table.rules().empty() || table.affinity().mode != routing::AffinityMode::kNone;
   snapshot_ = std::move(snapshot);
   applied_version_.store(snapshot_->routing->version(), std::memory_order_release);
+  if (switched_ != nullptr) switched_->Notify();
 }
 
 void Worker::OnConnection(int status) {
@@ -270,6 +276,7 @@ void Worker::RecordOutcome(UpstreamEndpoint* endpoint, bool failure) {
   }
   if (endpoint->outlier.OnFailure(endpoint->outlier_spec, NowMs())) {
     counters_.RecordEjection();
+    endpoint->address.health->RecordEjection(endpoint->outlier.ejected_until_ms() - NowMs());
     Log(LogLevel::kWarn, "worker %u: endpoint %s ejected for %lld ms after %u failures", index_,
         endpoint->address.name.c_str(),
         static_cast<long long>(endpoint->outlier.ejected_until_ms() - NowMs()),

@@ -27,6 +27,7 @@
 #include "proxy/http_head.h"
 #include "proxy/output_queue.h"
 #include "proxy/snapshot.h"
+#include "proxy/switch_signal.h"
 #include "proxy/upstream_endpoint.h"
 
 namespace cutover::proxy {
@@ -36,8 +37,10 @@ class UpstreamConnection;
 
 class Worker {
  public:
-  // `listen_fd` is a bound, listening socket this worker now owns.
-  Worker(unsigned index, int listen_fd, std::shared_ptr<const Snapshot> snapshot);
+  // `listen_fd` is a bound, listening socket this worker now owns. `switched` (may be null) is
+  // notified each time the worker has applied a snapshot and when its loop ends.
+  Worker(unsigned index, int listen_fd, std::shared_ptr<const Snapshot> snapshot,
+         SwitchSignal* switched = nullptr);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker();
@@ -95,6 +98,7 @@ class Worker {
 
   unsigned index_;
   int listen_fd_;
+  SwitchSignal* switched_;
   std::thread thread_;
   uv_loop_t loop_;
   uv_tcp_t listener_;

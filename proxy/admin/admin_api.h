@@ -1,0 +1,58 @@
+// What the admin API's requests mean (docs/admin-api.md): who the caller is and what they may
+// do, which endpoint a path names, how a body becomes a change. Changes themselves go through
+// the ControlPlane, which applies them one at a time; this class only reads and translates.
+//
+// Threads: Handle() runs on the admin thread; SetTokens() and SetDraining() may be called from
+// the main thread (SIGHUP, SIGTERM).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "proxy/admin/admin_server.h"
+#include "proxy/admin/tokens.h"
+#include "proxy/control_plane.h"
+
+namespace cutover::proxy::admin {
+
+class AdminApi {
+ public:
+  explicit AdminApi(ControlPlane* control) : control_(control) {}
+
+  AdminResponse Handle(const AdminRequest& request);
+
+  // The TCP listener's tokens; a reload replaces them only when the new file loaded cleanly.
+  void SetTokens(std::shared_ptr<const TokenSet> tokens);
+  void SetDraining() { draining_.store(true, std::memory_order_relaxed); }
+
+ private:
+  struct Principal {
+    Caller caller;
+    Role role = Role::kViewer;
+  };
+
+  // Who is calling, or the 401/403 answer.
+  std::optional<Principal> Authenticate(const AdminRequest& request, AdminResponse* refusal);
+  AdminResponse Route(const AdminRequest& request, const Principal& principal);
+  AdminResponse Mutate(const AdminRequest& request, const Principal& principal, std::string action,
+                       const Mutation& mutation);
+  AdminResponse Rules(const AdminRequest& request, const Principal& principal,
+                      const std::string& name);
+  AdminResponse Rollback(const AdminRequest& request, const Principal& principal);
+  AdminResponse Revert(const AdminRequest& request, const Principal& principal);
+  AdminResponse Audit(const AdminRequest& request);
+  AdminResponse History(const AdminRequest& request);
+  // A refused mutating call that never reached the control plane still goes to the audit log.
+  AdminResponse Refuse(const AdminRequest& request, const Principal* principal,
+                       std::string_view action, int status, std::string field, std::string message);
+
+  ControlPlane* control_;
+  std::mutex tokens_mutex_;
+  std::shared_ptr<const TokenSet> tokens_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace cutover::proxy::admin

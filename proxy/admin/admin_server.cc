@@ -1,0 +1,488 @@
+#include "proxy/admin/admin_server.h"
+
+#include <arpa/inet.h>
+#include <llhttp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "proxy/log.h"
+#include "proxy/snapshot.h"
+#include "proxy/uv_callback.h"
+
+namespace cutover::proxy::admin {
+namespace {
+
+constexpr std::size_t kHeadLimit = 16 * 1024;  // request line + headers
+constexpr std::size_t kMaxConnections = 64;    // more are accepted and closed at once
+constexpr uint64_t kIdleTimeoutMs = 30'000;    // a silent connection is closed after this
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+std::string PeerAddress(uv_tcp_t* tcp) {
+  sockaddr_storage address{};
+  int length = sizeof address;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+  inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+  port = ntohs(in6->sin6_port);
+  return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+
+}  // namespace
+
+const std::string* AdminRequest::Header(std::string_view name) const {
+  for (const auto& [field, value] : headers) {
+    if (field == name) return &value;
+  }
+  return nullptr;
+}
+
+// One admin client connection. Owns its stream handle; deleted in the handle's close callback.
+class AdminConnection {
+ public:
+  AdminConnection(AdminServer* server, bool unix_socket) : server_(server) {
+    request_.unix_socket = unix_socket;
+    llhttp_init(&parser_, HTTP_REQUEST, &kSettings);
+    parser_.data = this;
+  }
+
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
+  uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&handle_); }
+  bool unix_socket() const { return request_.unix_socket; }
+  uint64_t last_active_ms = 0;
+
+  void Init(uv_loop_t* loop) {
+    if (request_.unix_socket) {
+      uv_pipe_init(loop, &handle_.pipe, 0);
+    } else {
+      uv_tcp_init(loop, &handle_.tcp);
+    }
+    handle()->data = this;
+    last_active_ms = uv_now(loop);
+  }
+
+  // After uv_accept: learn the peer and start reading.
+  void Begin() {
+    if (request_.unix_socket) {
+      uv_os_fd_t fd;
+      ucred credentials{};
+      socklen_t length = sizeof credentials;
+      if (uv_fileno(handle(), &fd) == 0 &&
+          getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) {
+        peer_uid_ = credentials.uid;
+      } else {
+        peer_uid_ = UINT32_MAX;  // unknown: never allowed
+      }
+      peer_address_ = "unix";
+    } else {
+      uv_tcp_nodelay(&handle_.tcp, 1);
+      peer_address_ = PeerAddress(&handle_.tcp);
+    }
+    if (uv_read_start(stream(), &UvCallback<&AdminConnection::OnAlloc>::Call,
+                      &UvCallback<&AdminConnection::OnRead>::Call) != 0) {
+      Close();
+    }
+  }
+
+  void Close() {
+    if (uv_is_closing(handle())) return;
+    uv_close(handle(), &UvCallback<&AdminConnection::OnClosed>::Call);
+  }
+
+ private:
+  struct WriteOp {
+    uv_write_t request;
+    std::string data;
+    AdminConnection* connection;
+    bool close_after;
+  };
+
+  void OnAlloc(size_t, uv_buf_t* buf) { *buf = uv_buf_init(read_buffer_, sizeof read_buffer_); }
+
+  void OnRead(ssize_t nread, const uv_buf_t* buf) {
+    if (nread < 0) {
+      Close();
+      return;
+    }
+    last_active_ms = uv_now(handle()->loop);
+    if (closing_after_write_) return;  // answered with Connection: close; ignore the rest
+    const char* data = buf->base;
+    std::size_t length = static_cast<std::size_t>(nread);
+    if (!headers_done_) head_bytes_ += length;
+    const llhttp_errno_t result = llhttp_execute(&parser_, data, length);
+    if (result == HPE_OK) {
+      if (!headers_done_ && head_bytes_ > kHeadLimit) {
+        Fail(431, "request head over " + std::to_string(kHeadLimit) + " bytes");
+      }
+      return;
+    }
+    if (closing_after_write_) return;
+    if (request_.body_too_large) {
+      // The body is not read; answering and closing is the only safe way out.
+      Dispatch(true);
+      return;
+    }
+    if (!headers_done_ && head_bytes_ > kHeadLimit) {
+      Fail(431, "request head over " + std::to_string(kHeadLimit) + " bytes");
+      return;
+    }
+    Fail(400, std::string("malformed HTTP request: ") + llhttp_get_error_reason(&parser_));
+  }
+
+  void OnClosed() {
+    server_->Forget(this);
+    delete this;
+  }
+
+  // --- llhttp callbacks ---
+  int OnMessageBegin() {
+    request_.method.clear();
+    target_.clear();
+    request_.headers.clear();
+    request_.body.clear();
+    request_.body_too_large = false;
+    field_.clear();
+    value_.clear();
+    headers_done_ = false;
+    head_bytes_ = 0;
+    return 0;
+  }
+  int OnUrl(const char* at, size_t length) {
+    target_.append(at, length);
+    return 0;
+  }
+  int OnHeaderField(const char* at, size_t length) {
+    field_.append(at, length);
+    return 0;
+  }
+  int OnHeaderValue(const char* at, size_t length) {
+    value_.append(at, length);
+    return 0;
+  }
+  int OnHeaderValueComplete() {
+    std::transform(field_.begin(), field_.end(), field_.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    request_.headers.emplace_back(std::move(field_), std::move(value_));
+    field_.clear();
+    value_.clear();
+    return 0;
+  }
+  int OnHeadersComplete() {
+    headers_done_ = true;
+    request_.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+    if ((parser_.flags & F_CONTENT_LENGTH) != 0 && parser_.content_length > server_->body_limit()) {
+      request_.body_too_large = true;
+      return -1;
+    }
+    return 0;
+  }
+  int OnBody(const char* at, size_t length) {
+    if (request_.body.size() + length > server_->body_limit()) {
+      request_.body_too_large = true;
+      return -1;
+    }
+    request_.body.append(at, length);
+    return 0;
+  }
+  int OnMessageComplete() {
+    Dispatch(llhttp_should_keep_alive(&parser_) == 0);
+    // Whatever a client pipelined after a request answered with Connection: close is dropped.
+    return closing_after_write_ ? HPE_PAUSED : 0;
+  }
+
+  void Dispatch(bool close_after) {
+    const std::size_t question = target_.find('?');
+    request_.path = target_.substr(0, question);
+    request_.query = question == std::string::npos ? "" : target_.substr(question + 1);
+    request_.peer_uid = peer_uid_;
+    request_.peer_address = peer_address_;
+    AdminResponse response = server_->handler()(request_);
+    Send(response, close_after || request_.body_too_large);
+  }
+
+  void Fail(int status, std::string message) {
+    AdminResponse response;
+    response.status = status;
+    response.body = {{"error", std::move(message)}, {"field", ""}};
+    Send(response, true);
+  }
+
+  void Send(const AdminResponse& response, bool close_after) {
+    const std::string body = response.body.is_null() ? std::string() : response.body.dump() + "\n";
+    auto* op = new WriteOp{};
+    op->connection = this;
+    op->close_after = close_after;
+    op->request.data = op;
+    std::string& out = op->data;
+    out.reserve(body.size() + 256);
+    out += "HTTP/1.1 " + std::to_string(response.status) + " ";
+    out += ReasonPhrase(response.status);
+    out += "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ";
+    out += std::to_string(body.size());
+    out += "\r\n";
+    for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
+    if (close_after) out += "Connection: close\r\n";
+    out += "\r\n";
+    out += body;
+    if (close_after) {
+      closing_after_write_ = true;
+      uv_read_stop(stream());
+    }
+    uv_buf_t buf = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+    if (uv_write(&op->request, stream(), &buf, 1, &AdminConnection::OnWritten) != 0) {
+      delete op;
+      Close();
+    }
+  }
+
+  static void OnWritten(uv_write_t* request, int status) {
+    auto* op = static_cast<WriteOp*>(request->data);
+    AdminConnection* connection = op->connection;
+    const bool close = op->close_after || status < 0;
+    delete op;
+    if (close) connection->Close();
+  }
+
+  static const llhttp_settings_t kSettings;
+
+  AdminServer* server_;
+  union {
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+  } handle_;
+  llhttp_t parser_;
+  AdminRequest request_;
+  std::string target_;
+  std::string field_;
+  std::string value_;
+  bool headers_done_ = false;
+  bool closing_after_write_ = false;
+  std::size_t head_bytes_ = 0;
+  uint32_t peer_uid_ = UINT32_MAX;
+  std::string peer_address_;
+  char read_buffer_[16 * 1024];
+};
+
+const llhttp_settings_t AdminConnection::kSettings = {
+    .on_message_begin = &UvCallback<&AdminConnection::OnMessageBegin>::Call,
+    .on_url = &UvCallback<&AdminConnection::OnUrl>::Call,
+    .on_status = nullptr,
+    .on_method = nullptr,
+    .on_version = nullptr,
+    .on_header_field = &UvCallback<&AdminConnection::OnHeaderField>::Call,
+    .on_header_value = &UvCallback<&AdminConnection::OnHeaderValue>::Call,
+    .on_chunk_extension_name = nullptr,
+    .on_chunk_extension_value = nullptr,
+    .on_headers_complete = &UvCallback<&AdminConnection::OnHeadersComplete>::Call,
+    .on_body = &UvCallback<&AdminConnection::OnBody>::Call,
+    .on_message_complete = &UvCallback<&AdminConnection::OnMessageComplete>::Call,
+    .on_url_complete = nullptr,
+    .on_status_complete = nullptr,
+    .on_method_complete = nullptr,
+    .on_version_complete = nullptr,
+    .on_header_field_complete = nullptr,
+    .on_header_value_complete = &UvCallback<&AdminConnection::OnHeaderValueComplete>::Call,
+    .on_chunk_extension_name_complete = nullptr,
+    .on_chunk_extension_value_complete = nullptr,
+    .on_chunk_header = nullptr,
+    .on_chunk_complete = nullptr,
+    .on_reset = nullptr,
+};
+
+AdminServer::AdminServer(AdminHandler handler) : handler_(std::move(handler)) {
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &stop_async_, &UvCallback<&AdminServer::OnStop>::Call);
+  stop_async_.data = this;
+  uv_timer_init(&loop_, &idle_timer_);
+  idle_timer_.data = this;
+}
+
+AdminServer::~AdminServer() {
+  Stop();
+  // The loop has ended (or never ran); close whatever is left and let the callbacks run.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* handle, void*) {
+        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+bool AdminServer::Start(const AdminConfig& config, std::string* error) {
+  body_limit_ = config.body_bytes;
+  if (!config.socket.empty() && !ListenUnix(config.socket, error)) return false;
+  if (!config.host.empty() && !ListenTcp(config.host, config.port, error)) return false;
+  uv_timer_start(&idle_timer_, &UvCallback<&AdminServer::OnIdleTimer>::Call, kIdleTimeoutMs / 4,
+                 kIdleTimeoutMs / 4);
+  thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+  return true;
+}
+
+bool AdminServer::ListenUnix(const std::string& path, std::string* error) {
+  sockaddr_un address{};
+  if (path.size() >= sizeof address.sun_path) {
+    *error = "admin socket path " + path + " is too long for a Unix socket";
+    return false;
+  }
+  struct stat info {};
+  if (lstat(path.c_str(), &info) == 0) {
+    if (!S_ISSOCK(info.st_mode)) {
+      *error = "admin socket path " + path + " exists and is not a socket; refusing to replace it";
+      return false;
+    }
+    // A socket file: live if something accepts on it, stale (a crashed process) otherwise.
+    const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    const bool live =
+        probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    if (probe >= 0) close(probe);
+    if (live) {
+      *error = "admin socket " + path + " is in use by another running process";
+      return false;
+    }
+    if (unlink(path.c_str()) != 0) {
+      *error = "cannot remove the stale admin socket " + path + ": " + std::strerror(errno);
+      return false;
+    }
+    Log(LogLevel::kInfo, "admin: removed the stale socket %s", path.c_str());
+  }
+  uv_pipe_init(&loop_, &unix_listener_, 0);
+  unix_listener_.data = this;
+  unix_listening_ = true;  // initialised: closed with the loop from here on
+  // The socket must never be reachable by others, not even between bind and chmod.
+  const mode_t old_mask = umask(0177);
+  int rc = uv_pipe_bind(&unix_listener_, path.c_str());
+  umask(old_mask);
+  if (rc == 0) rc = chmod(path.c_str(), 0600) == 0 ? 0 : uv_translate_sys_error(errno);
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&unix_listener_), 64,
+                   &UvCallback<&AdminServer::OnUnixConnection>::Call);
+  }
+  if (rc != 0) {
+    *error = "cannot listen on the admin socket " + path + ": " + uv_strerror(rc);
+    return false;
+  }
+  socket_path_ = path;
+  return true;
+}
+
+bool AdminServer::ListenTcp(const std::string& host, uint16_t port, std::string* error) {
+  sockaddr_storage address;
+  if (!ResolveNumeric(host, port, &address)) {
+    *error = "admin address " + host + " is not a numeric address";
+    return false;
+  }
+  uv_tcp_init(&loop_, &tcp_listener_);
+  tcp_listener_.data = this;
+  tcp_listening_ = true;
+  int rc = uv_tcp_bind(&tcp_listener_, reinterpret_cast<const sockaddr*>(&address), 0);
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&tcp_listener_), 64,
+                   &UvCallback<&AdminServer::OnTcpConnection>::Call);
+  }
+  if (rc != 0) {
+    *error = "cannot listen on the admin address " + host + ":" + std::to_string(port) + ": " +
+             uv_strerror(rc);
+    return false;
+  }
+  sockaddr_storage bound{};
+  int length = sizeof bound;
+  uv_tcp_getsockname(&tcp_listener_, reinterpret_cast<sockaddr*>(&bound), &length);
+  tcp_port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return true;
+}
+
+void AdminServer::OnUnixConnection(int status) {
+  if (status == 0) Accept(reinterpret_cast<uv_stream_t*>(&unix_listener_), true);
+}
+
+void AdminServer::OnTcpConnection(int status) {
+  if (status == 0) Accept(reinterpret_cast<uv_stream_t*>(&tcp_listener_), false);
+}
+
+void AdminServer::Accept(uv_stream_t* listener, bool unix_socket) {
+  auto* connection = new AdminConnection(this, unix_socket);
+  connection->Init(&loop_);
+  connections_.push_back(connection);
+  if (uv_accept(listener, connection->stream()) != 0 || connections_.size() > kMaxConnections) {
+    connection->Close();
+    return;
+  }
+  connection->Begin();
+}
+
+void AdminServer::Forget(AdminConnection* connection) {
+  connections_.erase(std::remove(connections_.begin(), connections_.end(), connection),
+                     connections_.end());
+}
+
+void AdminServer::OnIdleTimer() {
+  const uint64_t now = uv_now(&loop_);
+  for (AdminConnection* connection : connections_) {
+    if (now - connection->last_active_ms > kIdleTimeoutMs) connection->Close();
+  }
+}
+
+void AdminServer::Stop() {
+  if (!thread_.joinable()) return;
+  uv_async_send(&stop_async_);
+  thread_.join();
+}
+
+void AdminServer::OnStop() {
+  for (AdminConnection* connection : connections_) connection->Close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), nullptr);
+  if (unix_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&unix_listener_), nullptr);
+  if (tcp_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&tcp_listener_), nullptr);
+  if (!socket_path_.empty()) unlink(socket_path_.c_str());
+}
+
+}  // namespace cutover::proxy::admin
