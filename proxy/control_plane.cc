@@ -294,7 +294,7 @@ ControlAnswer ControlPlane::Reject(const ChangeRequest& request, int status,
   return {status, std::move(body)};
 }
 
-bool ControlPlane::ApplyConfig(const Config& next, std::string* error) {
+bool ControlPlane::ApplyConfig(const Config& next, const Caller& caller, std::string* error) {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string digest = RoutingSectionDigest(next.routing);
   Config effective = next;
@@ -319,7 +319,7 @@ bool ControlPlane::ApplyConfig(const Config& next, std::string* error) {
   std::shared_ptr<const Snapshot> snapshot = BuildSnapshot(effective, version, health_, error);
   if (!snapshot) return false;
 
-  const ChangeRequest request{"reload", {"signal", "SIGHUP"}, {}, "", {}};
+  const ChangeRequest request{"reload", caller, {}, "", {}};
   std::deque<Version> history = history_;
   Remember(&history, version, request, effective.routing);
   if (!Persist(version, digest, history, effective.routing, error)) {

@@ -97,7 +97,8 @@ class ControlPlane {
   // A config reload (SIGHUP). The live weights and rules stay unless the config's routing
   // section changed since the last start or reload; everything else comes from `next`.
   // False with *error if the result does not build or cannot be persisted; nothing changes.
-  bool ApplyConfig(const Config& next, std::string* error);
+  // `caller` is who asked (the audit log's actor): a signal or an admin API call.
+  bool ApplyConfig(const Config& next, const Caller& caller, std::string* error);
 
   // `GET /v1/history`: newest first, at most `limit`.
   nlohmann::json History(std::size_t limit) const;

@@ -33,6 +33,8 @@ Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
   }
   uv_timer_init(&loop_, &poll_timer_);
   poll_timer_.data = this;
+  uv_async_init(&loop_, &reload_async_, &UvCallback<&Server::OnReloadRequested>::Call);
+  reload_async_.data = this;
 }
 
 Server::~Server() {
@@ -106,6 +108,7 @@ bool Server::StartAdmin(const Config& config, std::string* error) {
   if (!config.admin.tokens_file.empty() && !LoadTokens(config.admin.tokens_file, error)) {
     return false;
   }
+  api_->SetReload([this](const Caller& caller) { return ReloadFromAdmin(caller); });
   admin::AdminApi* api = api_.get();
   admin_server_ = std::make_unique<admin::AdminServer>(
       [api](const admin::AdminRequest& request) { return api->Handle(request); });
@@ -148,7 +151,7 @@ int Server::Run() {
 
 void Server::OnSignal(int signum) {
   if (signum == SIGHUP) {
-    Reload();
+    Reload({"signal", "SIGHUP"});
     return;
   }
   if (signum == SIGUSR1) {
@@ -164,7 +167,11 @@ void Server::BeginShutdown(bool immediate) {
     for (auto& worker : workers_) worker->Stop();
     return;
   }
-  shutting_down_ = true;
+  {
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    shutting_down_ = true;
+  }
+  OnReloadRequested();  // answers reloads already asked for
   if (api_) api_->SetDraining();
   health_checker_.Stop();
   Log(LogLevel::kInfo, "cutover: draining (up to %lld ms)",
@@ -183,17 +190,51 @@ void Server::OnPollWorkers() {
   for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_, &sigusr1_}) {
     uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
   }
+  uv_close(reinterpret_cast<uv_handle_t*>(&reload_async_), nullptr);
 }
 
-void Server::Reload() {
+std::optional<std::vector<std::string>> Server::ReloadFromAdmin(const Caller& caller) {
+  std::future<std::vector<std::string>> done;
+  {
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    if (shutting_down_ || config_path_.empty()) return std::nullopt;
+    reload_waiters_.push_back(ReloadWaiter{caller, {}});
+    done = reload_waiters_.back().done.get_future();
+  }
+  uv_async_send(&reload_async_);
+  // A reload reads one file and publishes one snapshot; this is a generous bound.
+  if (done.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    return std::vector<std::string>{"the reload did not finish within 30 s"};
+  }
+  return done.get();
+}
+
+void Server::OnReloadRequested() {
+  std::vector<ReloadWaiter> waiters;
+  {
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    waiters.swap(reload_waiters_);
+  }
+  for (ReloadWaiter& waiter : waiters) {
+    if (shutting_down_) {
+      waiter.done.set_value({"the proxy is shutting down"});
+    } else {
+      waiter.done.set_value(Reload(waiter.caller));
+    }
+  }
+}
+
+std::vector<std::string> Server::Reload(const Caller& caller) {
   const ConfigLoadResult result = LoadConfigFile(config_path_);
   if (!result.config) {
     Log(LogLevel::kError, "reload: %s is invalid; keeping the running config",
         config_path_.c_str());
+    std::vector<std::string> errors;
     for (const ConfigError& e : result.errors) {
-      Log(LogLevel::kError, "reload: %s", e.ToString(config_path_).c_str());
+      errors.push_back(e.ToString(config_path_));
+      Log(LogLevel::kError, "reload: %s", errors.back().c_str());
     }
-    return;
+    return errors;
   }
   Config next = *result.config;
   const std::shared_ptr<const Snapshot> running = control_.snapshot();
@@ -212,9 +253,9 @@ void Server::Reload() {
   // The listener stays as bound; only what workers read per request changes.
   next.listener = current.listener;
   std::string error;
-  if (!control_.ApplyConfig(next, &error)) {
+  if (!control_.ApplyConfig(next, caller, &error)) {
     Log(LogLevel::kError, "reload: %s; keeping the running config", error.c_str());
-    return;
+    return {error};
   }
   LogLevel level;
   if (ParseLogLevel(next.log.level, &level)) SetLogLevel(level);
@@ -229,6 +270,7 @@ void Server::Reload() {
   WarnAboutExpiredRules();
   Log(LogLevel::kInfo, "reload: applied %s (routing version %llu)", config_path_.c_str(),
       static_cast<unsigned long long>(control_.version()));
+  return {};
 }
 
 void Server::WarnAboutExpiredRules() const {

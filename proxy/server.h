@@ -13,7 +13,10 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +55,11 @@ class Server {
   bool LoadTokens(const std::string& path, std::string* error);
   void OnSignal(int signum);
   void OnPollWorkers();
-  void Reload();
+  // Reloads the config file; the errors (none on success) are for the caller to show.
+  std::vector<std::string> Reload(const Caller& caller);
+  // Admin thread: runs Reload on the main loop (which owns the health checker) and waits.
+  std::optional<std::vector<std::string>> ReloadFromAdmin(const Caller& caller);
+  void OnReloadRequested();
   void BeginShutdown(bool immediate);
   void WarnAboutExpiredRules() const;
 
@@ -62,6 +69,13 @@ class Server {
   uv_signal_t sigint_;
   uv_signal_t sighup_;
   uv_signal_t sigusr1_;
+  uv_async_t reload_async_;  // the admin thread asks the main loop to reload
+  std::mutex reload_mutex_;  // guards reload_waiters_
+  struct ReloadWaiter {
+    Caller caller;
+    std::promise<std::vector<std::string>> done;
+  };
+  std::vector<ReloadWaiter> reload_waiters_;
   uv_timer_t poll_timer_;
   std::vector<std::unique_ptr<Worker>> workers_;
   HealthRegistry health_;  // endpoint health shared with every worker

@@ -218,6 +218,10 @@ AdminResponse AdminApi::Route(const AdminRequest& request, const Principal& prin
     if (method != "POST") return MethodNotAllowed("POST");
     return Revert(request, principal);
   }
+  if (path == "/v1/reload") {
+    if (method != "POST") return MethodNotAllowed("POST");
+    return Reload(request, principal);
+  }
   if (path == "/v1/history") {
     if (method != "GET") return MethodNotAllowed("GET");
     return History(request);
@@ -431,6 +435,28 @@ AdminResponse AdminApi::Revert(const AdminRequest& request, const Principal& pri
     return Refuse(request, &principal, "revert", 400, "version", "version is required");
   }
   return Mutate(request, principal, "revert", nullptr);
+}
+
+AdminResponse AdminApi::Reload(const AdminRequest& request, const Principal& principal) {
+  if (!Allows(principal.role, Role::kAdmin)) {
+    return Refuse(request, &principal, "reload", 403, "",
+                  "role " + std::string(RoleName(principal.role)) + " may not reload the config");
+  }
+  const std::optional<std::vector<std::string>> errors =
+      reload_ ? reload_(principal.caller) : std::nullopt;
+  if (!errors) {
+    return Refuse(request, &principal, "reload", 409, "",
+                  "no config file to reload, or the proxy is stopping");
+  }
+  if (!errors->empty()) {
+    // The control plane audits applied reloads only; a refused one is audited here.
+    AdminResponse response = Refuse(request, &principal, "reload", 400, "",
+                                    "the config was not applied: " + errors->front());
+    response.body["errors"] = *errors;
+    return response;
+  }
+  const std::shared_ptr<const Snapshot> snapshot = control_->snapshot();
+  return Answer(200, StateToJson(snapshot->routing->spec(), snapshot->routing->version()));
 }
 
 AdminResponse AdminApi::History(const AdminRequest& request) {

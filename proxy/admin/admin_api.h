@@ -7,10 +7,12 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proxy/admin/admin_server.h"
 #include "proxy/admin/tokens.h"
@@ -27,6 +29,11 @@ class AdminApi {
   // The TCP listener's tokens; a reload replaces them only when the new file loaded cleanly.
   void SetTokens(std::shared_ptr<const TokenSet> tokens);
   void SetDraining() { draining_.store(true, std::memory_order_relaxed); }
+  // `POST /v1/reload`: reloads the config file and returns its errors (empty on success), or
+  // nullopt when there is no file to reload (the demo) or the proxy is stopping. Set once,
+  // before the admin server starts.
+  using Reloader = std::function<std::optional<std::vector<std::string>>(const Caller&)>;
+  void SetReload(Reloader reload) { reload_ = std::move(reload); }
 
  private:
   struct Principal {
@@ -45,6 +52,7 @@ class AdminApi {
   AdminResponse Revert(const AdminRequest& request, const Principal& principal);
   AdminResponse Audit(const AdminRequest& request);
   AdminResponse History(const AdminRequest& request);
+  AdminResponse Reload(const AdminRequest& request, const Principal& principal);
   // A refused mutating call that never reached the control plane still goes to the audit log.
   AdminResponse Refuse(const AdminRequest& request, const Principal* principal,
                        std::string_view action, int status, std::string field, std::string message);
@@ -53,6 +61,7 @@ class AdminApi {
   std::mutex tokens_mutex_;
   std::shared_ptr<const TokenSet> tokens_;
   std::atomic<bool> draining_{false};
+  Reloader reload_;
 };
 
 }  // namespace cutover::proxy::admin
