@@ -1,5 +1,8 @@
 #include "proxy/demo_command.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "proxy/config.h"
@@ -26,9 +29,16 @@ bool SplitHostPort(const std::string& address, std::string* host, uint16_t* port
   return true;
 }
 
+// This binary's absolute path, so the printed commands work from any directory.
+std::string SelfPath() {
+  char path[4096];
+  const ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
+  return length > 0 ? std::string(path, static_cast<std::size_t>(length)) : "cutover";
+}
+
 }  // namespace
 
-int RunDemo(const std::string& listen_address, unsigned workers) {
+int RunDemo(const std::string& listen_address, unsigned workers, const std::string& admin_socket) {
   std::string error;
   auto backends = DemoBackends::Start({"blue", "green"}, "127.0.0.1", &error);
   if (!backends) {
@@ -58,23 +68,43 @@ int RunDemo(const std::string& listen_address, unsigned workers) {
   config.routing.candidate = "green";
   config.timeouts.drain = Millis(2000);
 
+  // The admin API, with its state file and audit log in a fresh directory per run: the demo
+  // always starts at 90/10, and the audit trail of the session stays behind to look at.
+  char state_dir[] = "/tmp/cutover-demo-XXXXXX";
+  if (mkdtemp(state_dir) == nullptr) {
+    std::fprintf(stderr, "cutover demo: cannot create a directory in /tmp\n");
+    return 1;
+  }
+  config.admin.enabled = true;
+  config.admin.socket = admin_socket;
+  config.admin.state_file = std::string(state_dir) + "/state.json";
+  config.admin.audit_log = std::string(state_dir) + "/audit.log";
+
   Server server("");
   if (!server.Start(config, &error)) {
     std::fprintf(stderr, "cutover demo: %s\n", error.c_str());
     return 1;
   }
   const std::string url = "http://" + listen_address + "/";
+  const std::string ctl = SelfPath() + " ctl --socket " + admin_socket;
   std::printf(
       "\ncutover demo is running: blue (current) 90%% / green (new) 10%%\n"
       "  proxy         %s\n"
       "  blue backend  127.0.0.1:%u\n"
-      "  green backend 127.0.0.1:%u\n\n"
+      "  green backend 127.0.0.1:%u\n"
+      "  admin API     %s (audit log and state in %s)\n\n"
       "Try:\n"
       "  curl -s %s                       # one request: the body says which pool answered\n"
       "  for i in $(seq 100); do curl -s %s; done | sort | uniq -c   # about 90 blue, 10 green\n"
-      "  curl -si %s | grep X-Backend\n\n"
+      "  %s weights set green=50   # live, no restart\n"
+      "  %s status\n"
+      "  %s rollback --reason \"demo\"\n"
+      "  %s audit\n"
+      "  curl -s --unix-socket %s http://cutover/v1/state\n\n"
       "Ctrl-C stops the proxy and the backends.\n\n",
-      url.c_str(), backends->port(0), backends->port(1), url.c_str(), url.c_str(), url.c_str());
+      url.c_str(), backends->port(0), backends->port(1), admin_socket.c_str(), state_dir,
+      url.c_str(), url.c_str(), ctl.c_str(), ctl.c_str(), ctl.c_str(), ctl.c_str(),
+      admin_socket.c_str());
   std::fflush(stdout);
   const int code = server.Run();
   std::printf("\ncutover demo: served blue %llu, green %llu requests\n",
