@@ -268,11 +268,13 @@ class CutoverProcess:
         address = (self.config_kw.get("admin") or {}).get("address")
         return int(address.rsplit(":", 1)[1]) if address else None
 
-    def admin(self, token: Optional[str] = None, tcp: bool = False) -> AdminClient:
-        """A client of the admin API: the Unix socket, or TCP (with a bearer token)."""
+    def admin(self, token: Optional[str] = None, tcp: bool = False,
+              keep_alive: bool = False) -> AdminClient:
+        """A client of the admin API: the Unix socket, or TCP (with a bearer token); with
+        keep_alive, one persistent connection for all its calls (close() it)."""
         if tcp:
-            return AdminClient(port=self.admin_port, token=token)
-        return AdminClient(socket_path=self.admin_socket, token=token)
+            return AdminClient(port=self.admin_port, token=token, keep_alive=keep_alive)
+        return AdminClient(socket_path=self.admin_socket, token=token, keep_alive=keep_alive)
 
     # --- control -----------------------------------------------------------------------
 
