@@ -14,6 +14,7 @@ from http_client import ClientConn
 
 CHANGES = 1000
 MIN_SECONDS = 10.0  # changes are paced so the run lasts at least this long
+DWELL = 0.004  # each change stays at least this long (s), so requests fall between changes
 MAX_SECONDS = 90.0  # the whole run, load included, must end within this bound
 KEEPALIVE_CLIENTS = 3
 FRESH_CLIENTS = 1  # one new connection per request
@@ -102,9 +103,12 @@ def test_1000_flips_under_load_fail_no_request(cutover):
         interval = MIN_SECONDS / CHANGES
         for i, weights in enumerate(plan):
             assert time.monotonic() < hard_deadline, f"only {i} changes in {MAX_SECONDS}s"
-            pause = start + i * interval - time.monotonic()
+            not_before = start + i * interval
+            if acks:
+                not_before = max(not_before, acks[-1] + DWELL)
+            pause = not_before - time.monotonic()
             if pause > 0:
-                time.sleep(pause)  # pacing: spread the changes over MIN_SECONDS
+                time.sleep(pause)  # pacing: spread the changes, let each one dwell
             t_send = time.monotonic()
             r = admin.put_weights(weights)
             t_ack = time.monotonic()
@@ -173,10 +177,12 @@ def test_1000_flips_under_load_fail_no_request(cutover):
             exp_green += p
             var_green += p * (1 - p)
             obs_green += s.backend == "green"
+    print(f"flips: {len(sent)} requests in {elapsed:.1f}s; checked {checked}, "
+          f"{len(pure_windows)} pure windows; green {obs_green} vs {exp_green:.0f} expected")
     assert not violations, f"{len(violations)} requests went to a pool at weight 0 " \
                            f"after the change was acknowledged: {violations[:10]}"
     # Enough of the run was checkable for the check to mean something.
-    assert checked["pure"] >= 500 and len(pure_windows) >= 200, (checked, len(pure_windows))
+    assert checked["pure"] >= 500 and len(pure_windows) >= 300, (checked, len(pure_windows))
     assert checked["split"] >= 200, checked
     # Within split windows, green's share follows the weights (a 6-sigma bound).
     assert abs(obs_green - exp_green) <= 6 * math.sqrt(var_green) + 5, \

@@ -172,15 +172,6 @@ def test_a_corrupt_state_file_refuses_the_start_unless_discarded(cutover, how):
     assert px.admin().state()["version"] == v
 
 
-def test_discard_state_ignores_a_valid_state_file(cutover):
-    px = cutover(admin=True, weights={"blue": 100, "green": 0})
-    _ok(px.admin().put_weights({"blue": 0, "green": 100}))
-    _stop(px)
-    px = cutover.restart(px, run_args=("--discard-state",))
-    assert px.admin().state()["weights"] == {"blue": 100, "green": 0}
-    assert RESTORED not in px.stderr_text()
-
-
 # --- SIGHUP ------------------------------------------------------------------------------
 
 
