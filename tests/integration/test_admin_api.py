@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from admin_helpers import (assert_json_error, assert_unchanged, audit_file_entries,
-                           backend_of, backends_of, poll, snapshot, state_file_bytes,
-                           state_file_path)
+                           audit_log_path, backend_of, backends_of, poll, snapshot,
+                           state_file_bytes, state_file_path)
 from recording_backend import Response
 
 BETA = {"name": "beta", "pool": "green", "match": {"header": {"X-Beta": ["1"]}}}
@@ -553,3 +553,61 @@ def test_a_rejection_does_not_break_the_next_call(changed_proxy):
     assert c.state()["version"] == v
     assert _ok(c.put_weights({"blue": 0, "green": 100}))["version"] == v + 1
     assert backends_of(px, 10) == ["green"] * 10
+
+
+# --- pools without endpoints, reverts to pools that are gone, audit log rotation ----------
+
+
+def test_a_pool_without_endpoints_cannot_get_weight(cutover, backends):
+    blue, green = backends("blue"), backends("green")
+    px = cutover(admin=True, pools={"blue": [blue.address], "green": [green.address],
+                                    "empty": []})
+    c = px.admin()
+    _ok(c.put_weights({"blue": 50, "green": 50}))
+    before = snapshot(px)
+    assert_json_error(c.put_weights({"blue": 50, "empty": 50}), 400, "empty")
+    assert_unchanged(px, before)
+    # Weight 0 for it is fine.
+    _ok(c.put_weights({"blue": 100, "green": 0, "empty": 0}))
+
+
+def test_revert_to_a_version_whose_pool_is_gone_is_400(cutover, backends):
+    blue, green, extra = backends("blue"), backends("green"), backends("extra")
+    pools = {"blue": [blue.address], "green": [green.address], "extra": [extra.address]}
+    px = cutover(admin=True, pools=pools)
+    c = px.admin()
+    va = _ok(c.put_weights({"blue": 50, "extra": 50}))["version"]
+    _ok(c.put_weights({"blue": 100}))
+    # The pool goes from the config; [routing] is unchanged, so the live split stays.
+    px.reload(pools={"blue": [blue.address], "green": [green.address]})
+    assert c.state()["weights"] == {"blue": 100, "green": 0}
+    before = snapshot(px)
+    assert_json_error(c.request("POST", "/v1/revert", body={"version": va}), 400)
+    assert_unchanged(px, before)
+    assert c.audit(limit=1)[0]["result"] != "ok"
+
+
+def test_sigusr1_reopens_the_audit_log(cutover):
+    px = cutover(admin=True)
+    c = px.admin()
+    _ok(c.put_weights({"blue": 90, "green": 10}, headers={"X-Cutover-Reason": "before"}))
+    log = audit_log_path(px)
+    rotated = log.with_name(log.name + ".1")
+    os.rename(log, rotated)
+    px.signal(signal.SIGUSR1)
+    # Until the reopen, entries still go to the moved file; poll until one lands in a new one.
+    n = 0
+
+    def reopened() -> bool:
+        nonlocal n
+        n += 1
+        _ok(c.put_weights({"blue": 90 - n % 2, "green": 10 + n % 2},
+                          headers={"X-Cutover-Reason": f"after {n}"}))
+        return log.exists() and "after" in log.read_text()
+
+    assert poll(reopened, timeout=5), "SIGUSR1 did not reopen the audit log"
+    old = [json.loads(line) for line in rotated.read_text().splitlines()]
+    assert old[0]["reason"] == "before"
+    new = [json.loads(line) for line in log.read_text().splitlines()]
+    assert new and all(e["reason"].startswith("after") for e in new)
+    assert px.alive()
