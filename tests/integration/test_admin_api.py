@@ -12,6 +12,7 @@ import pytest
 from admin_helpers import (assert_json_error, assert_unchanged, audit_file_entries,
                            audit_log_path, backend_of, backends_of, poll, snapshot,
                            state_file_bytes, state_file_path)
+from proxy_process import free_port
 from recording_backend import Response
 
 BETA = {"name": "beta", "pool": "green", "match": {"header": {"X-Beta": ["1"]}}}
@@ -611,3 +612,42 @@ def test_sigusr1_reopens_the_audit_log(cutover):
     new = [json.loads(line) for line in log.read_text().splitlines()]
     assert new and all(e["reason"].startswith("after") for e in new)
     assert px.alive()
+
+
+def _endpoint(health: dict, pool: str, address: str) -> dict:
+    (pool_entry,) = [p for p in health["pools"] if p["name"] == pool]
+    (ep,) = [e for e in pool_entry["endpoints"] if e["address"] == address]
+    return ep
+
+
+def test_health_shows_active_checks_and_passive_ejections(cutover, backends):
+    blue, green = backends("blue"), backends("green")
+    dead_blue, dead_green = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    checks = {"path": "/healthz", "interval": "100ms", "timeout": "80ms",
+              "healthy_threshold": 1, "unhealthy_threshold": 1}
+    pools = {"blue": {"endpoints": [blue.address, dead_blue],
+                      "outlier": {"consecutive_failures": 1, "base_ejection": "30s",
+                                  "max_ejection": "1m"}},
+             "green": {"endpoints": [green.address, dead_green], "health_check": checks}}
+    px = cutover(admin=True, pools=pools, weights={"blue": 100, "green": 0})
+    c = px.admin()
+
+    def green_checked() -> bool:
+        h = _ok(c.get("/v1/health"))
+        return (_endpoint(h, "green", dead_green)["healthy"] is False
+                and _endpoint(h, "green", green.address)["healthy"] is True)
+
+    assert poll(green_checked, timeout=5), c.get("/v1/health").json
+    # Traffic to blue meets the dead endpoint (and is retried on the live one): ejected.
+    for _ in range(20):
+        assert backend_of(px) == "blue"
+
+    def blue_ejected() -> bool:
+        ep = _endpoint(_ok(c.get("/v1/health")), "blue", dead_blue)
+        return ep["ejected"] is True and ep["ejections"] >= 1
+
+    assert poll(blue_ejected, timeout=5), c.get("/v1/health").json
+    h = _ok(c.get("/v1/health"))
+    live = _endpoint(h, "blue", blue.address)
+    assert live["ejected"] is False and live["ejections"] == 0
+    assert all(p["available"] is True for p in h["pools"]), h
