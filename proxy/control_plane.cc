@@ -51,6 +51,12 @@ void DiffLive(const json& before_live, const json& after_live, json* before, jso
   }
 }
 
+// As the state file's checksum expects it (admin/state_file.cc): sorted keys, no spaces,
+// invalid UTF-8 replaced.
+std::string CompactJson(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 json ErrorBody(const admin::FieldError& error) {
   return {{"error", error.message}, {"field", error.field}};
 }
@@ -122,7 +128,7 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
           history_.push_back(
               Version{entry.at("version").get<uint64_t>(), entry.at("unix_ms").get<int64_t>(),
                       entry.at("actor").get<std::string>(), entry.at("action").get<std::string>(),
-                      entry.at("reason").get<std::string>(), entry.at("live")});
+                      entry.at("reason").get<std::string>(), entry.at("live"), CompactJson(entry)});
         }
         had_state = true;
         routing::RoutingSpec live;
@@ -168,7 +174,7 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
   if (!restored) {
     if (had_state) ++version_;  // the config's routing is a change after the saved version
     ChangeRequest start{had_state ? "config" : "start", {"config", "startup"}, {}, "", {}};
-    Remember(&history_, version_, start, effective.routing);
+    Remember(&history_, version_, start, LiveRouting(effective.routing));
   }
   snapshot_ = BuildSnapshot(effective, version_, health_, error);
   if (!snapshot_) return false;
@@ -177,7 +183,7 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
     *error = "audit log " + admin_.audit_log + ": " + *error;
     return false;
   }
-  if (!Persist(version_, config_digest_, history_, effective.routing, error)) {
+  if (!Persist(version_, config_digest_, history_, error)) {
     *error = "state file " + path + ": " + *error;
     return false;
   }
@@ -249,21 +255,20 @@ ControlAnswer ControlPlane::Commit(const ChangeRequest& request, routing::Routin
   snapshot->config = config;
   snapshot->routing = std::move(table);
 
+  json after_live = LiveRouting(next);
+  json before, after;
+  DiffLive(CurrentLive(), after_live, &before, &after);
   std::deque<Version> history = history_;
-  Remember(&history, version, request, next);
-  if (!Persist(version, config_digest_, history, next, &error)) {
+  Remember(&history, version, request, std::move(after_live));
+  if (!Persist(version, config_digest_, history, &error)) {
     Log(LogLevel::kError, "admin: state file %s: %s; change refused", admin_.state_file.c_str(),
         error.c_str());
     return Reject(request, 500, {"", "cannot write the state file; nothing changed"});
   }
-  const json before_live = LiveRouting(snapshot_->routing->spec());
-  const json after_live = LiveRouting(next);
-  json before, after;
-  DiffLive(before_live, after_live, &before, &after);
   if (!Audit(request, before, after, "ok", version)) {
     // The change is not acknowledged, so the state file must not keep it either.
     std::string ignored;
-    Persist(version_, config_digest_, history_, snapshot_->routing->spec(), &ignored);
+    Persist(version_, config_digest_, history_, &ignored);
     return {500, ErrorBody({"", "cannot append to the audit log; nothing changed"})};
   }
   const int64_t switch_us = PublishAndWait(snapshot);
@@ -320,17 +325,18 @@ bool ControlPlane::ApplyConfig(const Config& next, const Caller& caller, std::st
   if (!snapshot) return false;
 
   const ChangeRequest request{"reload", caller, {}, "", {}};
+  json after_live = LiveRouting(effective.routing);
+  json before, after;
+  DiffLive(CurrentLive(), after_live, &before, &after);
   std::deque<Version> history = history_;
-  Remember(&history, version, request, effective.routing);
-  if (!Persist(version, digest, history, effective.routing, error)) {
+  Remember(&history, version, request, std::move(after_live));
+  if (!Persist(version, digest, history, error)) {
     *error = "state file " + admin_.state_file + ": " + *error;
     return false;
   }
-  json before, after;
-  DiffLive(LiveRouting(current), LiveRouting(effective.routing), &before, &after);
   if (!Audit(request, before, after, "ok", version)) {
     std::string ignored;
-    Persist(version_, config_digest_, history_, current, &ignored);
+    Persist(version_, config_digest_, history_, &ignored);
     *error = "cannot append to the audit log " + admin_.audit_log;
     return false;
   }
@@ -400,23 +406,19 @@ void ControlPlane::ReopenAuditLog() {
 }
 
 bool ControlPlane::Persist(uint64_t version, const std::string& digest,
-                           const std::deque<Version>& history, const routing::RoutingSpec& spec,
-                           std::string* error) {
+                           const std::deque<Version>& history, std::string* error) {
   if (!admin_.enabled || admin_.state_file.empty()) return true;
-  json entries = json::array();
-  for (const Version& entry : history) {
-    entries.push_back({{"version", entry.version},
-                       {"unix_ms", entry.unix_ms},
-                       {"actor", entry.actor},
-                       {"action", entry.action},
-                       {"reason", entry.reason},
-                       {"live", entry.live}});
+  // The compact state exactly as json::dump() would print it (keys in sorted order), built
+  // from entries serialised once each, so a change costs one entry, not the whole history.
+  std::string state = "{\"config_routing_digest\":" + CompactJson(digest) + ",\"history\":[";
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    if (i > 0) state += ',';
+    state += history[i].text;
   }
-  const json state = {{"version", version},
-                      {"config_routing_digest", digest},
-                      {"routing", LiveRouting(spec)},
-                      {"history", std::move(entries)}};
-  return admin::WriteStateFileAtomically(admin_.state_file, admin::WrapState(state), error);
+  state += "],\"routing\":" + CompactJson(history.front().live) +
+           ",\"version\":" + std::to_string(version) + "}";
+  return admin::WriteStateFileAtomically(
+      admin_.state_file, admin::WrapCompactState(state, admin::UnixMillisNow()), error);
 }
 
 bool ControlPlane::Audit(const ChangeRequest& request, const json& before, const json& after,
@@ -455,9 +457,21 @@ int64_t ControlPlane::PublishAndWait(const std::shared_ptr<const Snapshot>& snap
 }
 
 void ControlPlane::Remember(std::deque<Version>* history, uint64_t version,
-                            const ChangeRequest& request, const routing::RoutingSpec& spec) const {
-  history->push_front(Version{version, admin::UnixMillisNow(), request.caller.actor, request.action,
-                              request.reason, LiveRouting(spec)});
+                            const ChangeRequest& request, json live) const {
+  Version entry{version,
+                admin::UnixMillisNow(),
+                request.caller.actor,
+                request.action,
+                request.reason,
+                std::move(live),
+                ""};
+  entry.text = CompactJson(json{{"version", entry.version},
+                                {"unix_ms", entry.unix_ms},
+                                {"actor", entry.actor},
+                                {"action", entry.action},
+                                {"reason", entry.reason},
+                                {"live", entry.live}});
+  history->push_front(std::move(entry));
   while (history->size() > kHistoryLimit) history->pop_back();
 }
 

@@ -119,6 +119,7 @@ class ControlPlane {
     std::string action;
     std::string reason;
     nlohmann::json live;  // {"weights": {...}, "rules": [...]}
+    std::string text;     // this entry as the state file holds it, serialised once
   };
 
   // The steps after a change validated: build, persist, audit, publish, remember.
@@ -126,14 +127,17 @@ class ControlPlane {
                        const Config& config);
   ControlAnswer Reject(const ChangeRequest& request, int status, const admin::FieldError& error,
                        nlohmann::json extra = nlohmann::json::object());
+  // Writes the state file: the live routing of `history.front()` (the version being written).
   bool Persist(uint64_t version, const std::string& digest, const std::deque<Version>& history,
-               const routing::RoutingSpec& spec, std::string* error);
+               std::string* error);
+  // The live routing of the running version (the history's newest entry).
+  const nlohmann::json& CurrentLive() const { return history_.front().live; }
   bool Audit(const ChangeRequest& request, const nlohmann::json& before,
              const nlohmann::json& after, std::string_view result, uint64_t version);
   // Publishes and waits for every running worker; returns microseconds waited.
   int64_t PublishAndWait(const std::shared_ptr<const Snapshot>& snapshot);
   void Remember(std::deque<Version>* history, uint64_t version, const ChangeRequest& request,
-                const routing::RoutingSpec& spec) const;
+                nlohmann::json live) const;
 
   HealthRegistry* health_;
   SwitchSignal* switched_;

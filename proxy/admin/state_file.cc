@@ -133,17 +133,25 @@ std::optional<std::string> ReadStateFile(const std::string& path, std::string* e
   return text;
 }
 
+std::string WrapCompactState(std::string_view compact_state, int64_t unix_ms) {
+  // Written by hand, in the documented field order, so the state (which carries the whole
+  // history) is serialised once per change and not re-parsed to be indented.
+  std::string text;
+  text.reserve(compact_state.size() + 192);
+  text += "{\n  \"format\": ";
+  text += std::to_string(kStateFileFormat);
+  text += ",\n  \"written_at\": \"";
+  text += FormatRfc3339Millis(unix_ms);
+  text += "\",\n  \"checksum\": \"";
+  text += ChecksumOf(compact_state);
+  text += "\",\n  \"state\": ";
+  text += compact_state;
+  text += "\n}\n";
+  return text;
+}
+
 std::string WrapState(const nlohmann::json& state, int64_t unix_ms) {
-  // ordered_json keeps the envelope's fields in the documented order for human readers.
-  nlohmann::ordered_json envelope;
-  envelope["format"] = kStateFileFormat;
-  envelope["written_at"] = FormatRfc3339Millis(unix_ms);
-  const std::string text = CompactText(state);
-  envelope["checksum"] = ChecksumOf(text);
-  // Re-parsed so the file shows the state's keys indented like the envelope's; parsing our
-  // own dump cannot fail.
-  envelope["state"] = nlohmann::ordered_json::parse(text);
-  return envelope.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return WrapCompactState(CompactText(state), unix_ms);
 }
 
 std::string WrapState(const nlohmann::json& state) {

@@ -35,10 +35,14 @@ bool WriteStateFileAtomically(const std::string& path, std::string_view contents
 // failure (permissions, a directory, too big, I/O error): nullopt with `error` set.
 std::optional<std::string> ReadStateFile(const std::string& path, std::string* error);
 
-// The envelope around `state`, pretty-printed for operators reading it with `cat`, stamped
-// with `unix_ms` (the overload without it stamps the current time).
+// The envelope around `state`, one field per line with the state on the last one (`jq .state`
+// shows it indented), stamped with `unix_ms` (the overload without it stamps the current time).
 std::string WrapState(const nlohmann::json& state, int64_t unix_ms);
 std::string WrapState(const nlohmann::json& state);
+
+// The same for a state already serialised exactly as nlohmann::json::dump() would (sorted keys,
+// no spaces): callers that keep parts of the state serialised avoid a second pass over it.
+std::string WrapCompactState(std::string_view compact_state, int64_t unix_ms);
 
 // Parses an envelope made by WrapState. False, with a message for the startup log, if the text
 // is not JSON, has another format number, lacks a field, or its checksum does not match the
