@@ -76,7 +76,12 @@ class AdminClient:
         else:
             conn = self._connection()
         try:
-            conn.request(method, path, body=data, headers=h)
+            try:
+                conn.request(method, path, body=data, headers=h)
+            except (BrokenPipeError, ConnectionResetError):
+                # The server may answer before it has read the whole body (413) and close;
+                # its answer can still be read.
+                pass
             resp = conn.getresponse()
             out = AdminResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()},
                                 resp.read())
