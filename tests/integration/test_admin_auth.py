@@ -294,3 +294,15 @@ def test_a_regular_file_at_the_socket_path_refuses_the_start(cutover, tmp_path):
     err = px.stderr_text()
     assert str(path) in err, err[-2000:]
     assert "socket" in err.lower(), err[-2000:]
+
+
+def test_oversized_body_over_tcp_is_413_and_changes_nothing(tcp_proxy, tokens):
+    """Over TCP too the client gets the 413 (the server must not reset the connection with
+    the unread body before the answer is read)."""
+    px = tcp_proxy
+    before = snapshot(px)
+    big = b'{"blue": 100, "green": 0, "pad": "' + b"x" * (256 * 1024) + b'"}'
+    for _ in range(5):
+        r = px.admin(token=tokens["operator"], tcp=True).request("PUT", "/v1/weights", raw=big)
+        assert_json_error(r, 413)
+    assert_unchanged(px, before)
