@@ -1,0 +1,201 @@
+#include "proxy/ctl/response_views.h"
+
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/ctl/table.h"
+#include "proxy/ctl/weights_plan.h"
+
+namespace cutover::proxy::ctl {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kMissing = "-";
+
+// A value as a table cell: strings as they are, booleans as yes/no, percents without float
+// noise, missing or empty as "-".
+std::string Cell(const json& value) {
+  if (value.is_null()) return std::string(kMissing);
+  if (value.is_string()) {
+    const auto& text = value.get_ref<const std::string&>();
+    return text.empty() ? std::string(kMissing) : text;
+  }
+  if (value.is_boolean()) return value.get<bool>() ? "yes" : "no";
+  if (value.is_number_float()) {
+    const double number = value.get<double>();
+    const double basis_points = std::round(number * 100.0);
+    if (number >= 0 && number <= 100 && std::fabs(number * 100.0 - basis_points) < 1e-6) {
+      return FormatPercent(static_cast<uint32_t>(basis_points));
+    }
+  }
+  return value.dump();
+}
+
+std::string Field(const json& object, const char* key) {
+  if (!object.is_object()) return std::string(kMissing);
+  const auto it = object.find(key);
+  return it == object.end() ? std::string(kMissing) : Cell(*it);
+}
+
+const json& Member(const json& object, const char* key) {
+  static const json kNull;
+  if (!object.is_object()) return kNull;
+  const auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+// "blue=90 green=10" from a {"blue": 90, "green": 10} object, in the object's order.
+std::string WeightsText(const json& weights) {
+  if (!weights.is_object() || weights.empty()) return std::string(kMissing);
+  std::string text;
+  for (const auto& [pool, weight] : weights.items()) {
+    if (!text.empty()) text += ' ';
+    text += pool + "=" + Cell(weight);
+  }
+  return text;
+}
+
+std::string Joined(const json& values) {
+  if (!values.is_array()) return Cell(values);
+  std::string text;
+  for (const json& value : values) {
+    if (!text.empty()) text += ',';
+    text += value.is_string() ? value.get<std::string>() : value.dump();
+  }
+  return text;
+}
+
+std::string RulesTable(const json& rules) {
+  Table table({"RULE", "ENABLED", "POOL", "KIND", "OWNER", "EXPIRES", "MATCH"});
+  if (rules.is_array()) {
+    for (const json& rule : rules) {
+      const std::string match = MatchLine(Member(rule, "match"));
+      table.AddRow({Field(rule, "name"), Field(rule, "enabled"), Field(rule, "pool"),
+                    Field(rule, "kind"), Field(rule, "owner"), Field(rule, "expires"),
+                    match.empty() ? "(everything)" : match});
+    }
+  }
+  if (table.empty()) return "no rules\n";
+  return table.Render();
+}
+
+// The weight of pool `name` in state["weights"], which lists pools by name.
+std::string WeightOf(const json& state, const std::string& name) {
+  const json& weights = Member(state, "weights");
+  return weights.is_object() && weights.contains(name) ? Cell(weights[name])
+                                                       : std::string(kMissing);
+}
+
+}  // namespace
+
+std::string MatchLine(const json& match) {
+  if (!match.is_object()) return "";
+  std::string text;
+  for (const auto& [key, value] : match.items()) {
+    if (!text.empty()) text += "; ";
+    text += key + " ";
+    if (value.is_object()) {
+      std::string named;
+      for (const auto& [name, values] : value.items()) {
+        if (!named.empty()) named += ' ';
+        named += name + "=" + Joined(values);
+      }
+      text += named;
+    } else {
+      text += Joined(value);
+    }
+  }
+  return text;
+}
+
+std::string WeightsLine(const json& state) {
+  return WeightsText(Member(state, "weights"));
+}
+
+std::string StatusView(const json& state) {
+  std::string out = "version " + Field(state, "version") + " (epoch " + Field(state, "epoch") +
+                    ")  baseline " + Field(state, "baseline") + "  candidate " +
+                    Field(state, "candidate") + "\n\n";
+  Table pools({"POOL", "WEIGHT", "ENDPOINTS", "BALANCE", "FAILOVER"});
+  const json& pool_list = Member(state, "pools");
+  if (pool_list.is_array()) {
+    for (const json& pool : pool_list) {
+      const json& endpoints = Member(pool, "endpoints");
+      const std::string name = Field(pool, "name");
+      pools.AddRow({name, WeightOf(state, name),
+                    endpoints.is_array() ? std::to_string(endpoints.size()) : std::string(kMissing),
+                    Field(pool, "balance"), Field(pool, "failover")});
+    }
+  }
+  out += pools.Render() + "\n" + RulesTable(Member(state, "rules"));
+  return out;
+}
+
+std::string RulesView(const json& rules) {
+  if (rules.is_array()) return RulesTable(rules);
+  return "version " + Field(rules, "version") + "\n\n" + RulesTable(Member(rules, "rules"));
+}
+
+std::string HistoryView(const json& history) {
+  Table table({"VERSION", "TIME", "ACTOR", "ACTION", "REASON", "WEIGHTS"});
+  const json& entries = Member(history, "history");
+  if (entries.is_array()) {
+    for (const json& entry : entries) {
+      table.AddRow({Field(entry, "version"), Field(entry, "time"), Field(entry, "actor"),
+                    Field(entry, "action"), Field(entry, "reason"),
+                    WeightsText(Member(entry, "weights"))});
+    }
+  }
+  if (table.empty()) return "no history\n";
+  return table.Render();
+}
+
+std::string AuditView(const json& audit) {
+  Table table({"TIME", "ACTOR", "SOURCE", "ACTION", "RESULT", "VERSION", "REASON"});
+  const json& entries = Member(audit, "entries");
+  if (entries.is_array()) {
+    for (const json& entry : entries) {
+      table.AddRow({Field(entry, "time"), Field(entry, "actor"), Field(entry, "source"),
+                    Field(entry, "action"), Field(entry, "result"), Field(entry, "version"),
+                    Field(entry, "reason")});
+    }
+  }
+  if (table.empty()) return "no audit entries\n";
+  return table.Render();
+}
+
+std::string HealthView(const json& health) {
+  Table table({"POOL", "ENDPOINT", "HEALTHY", "EJECTED", "EJECTIONS"});
+  const json& pools = Member(health, "pools");
+  if (pools.is_array()) {
+    for (const json& pool : pools) {
+      const json& endpoints = Member(pool, "endpoints");
+      if (!endpoints.is_array() || endpoints.empty()) {
+        table.AddRow({Field(pool, "name"), "(no endpoints)"});
+        continue;
+      }
+      for (const json& endpoint : endpoints) {
+        table.AddRow({Field(pool, "name"), Field(endpoint, "address"), Field(endpoint, "healthy"),
+                      Field(endpoint, "ejected"), Field(endpoint, "ejections")});
+      }
+    }
+  }
+  std::string out = "version " + Field(health, "version") + "\n\n";
+  return out + (table.empty() ? "no pools\n" : table.Render());
+}
+
+std::string ChangeView(const json& state) {
+  std::string out = "version " + Field(state, "version") + ": " + WeightsLine(state);
+  const json& workers = Member(state, "workers");
+  const json& switch_us = Member(state, "switch_us");
+  if (!workers.is_null() || !switch_us.is_null()) {
+    const bool one = workers.is_number() && workers.get<double>() == 1;
+    out += " (" + Cell(workers) + (one ? " worker" : " workers") + " switched in " +
+           Cell(switch_us) + " us)";
+  }
+  return out + "\n";
+}
+
+}  // namespace cutover::proxy::ctl
