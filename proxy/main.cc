@@ -1,10 +1,11 @@
-// The `cutover` binary: run, check, demo, version.
+// The `cutover` binary: run, check, demo, ctl, version.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <string>
 
 #include "proxy/config_loader.h"
+#include "proxy/ctl/ctl_command.h"
 #include "proxy/demo_command.h"
 #include "proxy/server.h"
 #include "tls/openssl_info.h"
@@ -70,10 +71,18 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print version information");
 
-  CLI11_PARSE(app, argc, argv);
+  auto ctl = cutover::proxy::ctl::AddCommand(app);
+
+  // Not CLI11_PARSE: `ctl` maps its usage errors to its documented exit code 2.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return ctl->Exit(error);
+  }
   if (*run) return Run(config_path, discard_state);
   if (*check) return Check(config_path);
   if (*demo) return cutover::proxy::RunDemo(listen, workers);
+  if (ctl->parsed()) return ctl->Run();
   if (*version) {
     std::printf("cutover 0.1.0 (%s, libuv %s)\n", cutover::tls::OpenSslVersion().c_str(),
                 uv_version_string());

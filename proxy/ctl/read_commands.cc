@@ -1,0 +1,55 @@
+// status, rules list, history, audit, health: one GET each, shown as tables or, with --json,
+// as the server's body.
+#include <string>
+
+#include "proxy/ctl/commands.h"
+#include "proxy/ctl/response_views.h"
+
+namespace cutover::proxy::ctl {
+namespace {
+
+using nlohmann::json;
+
+// Shared tail of every read: print the body in the chosen form.
+int Show(Session& session, const Reply& reply, std::string (*view)(const json&)) {
+  if (!reply.ok()) return ToInt(reply.code);
+  if (session.json_output()) {
+    session.PrintJson(reply.body);
+  } else {
+    session.Print(view(reply.body));
+  }
+  return ToInt(ExitCode::kOk);
+}
+
+// "?limit=5&offset=10" with only the parameters given.
+std::string Query(std::optional<unsigned> limit, std::optional<unsigned> offset) {
+  std::string query;
+  if (limit) query += "&limit=" + std::to_string(*limit);
+  if (offset) query += "&offset=" + std::to_string(*offset);
+  if (!query.empty()) query[0] = '?';
+  return query;
+}
+
+}  // namespace
+
+int RunStatus(Session& session) {
+  return Show(session, session.Get("/v1/state"), &StatusView);
+}
+
+int RunRulesList(Session& session) {
+  return Show(session, session.Get("/v1/rules"), &RulesView);
+}
+
+int RunHistory(Session& session, std::optional<unsigned> limit) {
+  return Show(session, session.Get("/v1/history" + Query(limit, std::nullopt)), &HistoryView);
+}
+
+int RunAudit(Session& session, std::optional<unsigned> limit, std::optional<unsigned> offset) {
+  return Show(session, session.Get("/v1/audit" + Query(limit, offset)), &AuditView);
+}
+
+int RunHealth(Session& session) {
+  return Show(session, session.Get("/v1/health"), &HealthView);
+}
+
+}  // namespace cutover::proxy::ctl
