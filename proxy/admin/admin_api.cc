@@ -121,6 +121,12 @@ void AdminApi::SetTokens(std::shared_ptr<const TokenSet> tokens) {
 }
 
 AdminResponse AdminApi::Handle(const AdminRequest& request) {
+  if (request.method == "HEAD") {
+    // RFC 9110 §9.3.2: HEAD is GET without the body (the transport leaves the body out).
+    AdminRequest get = request;
+    get.method = "GET";
+    return Handle(get);
+  }
   // Probes for load balancers and orchestrators: no credentials, nothing revealed.
   if (request.path == "/healthz" || request.path == "/readyz") {
     if (request.method != "GET") return MethodNotAllowed("GET");

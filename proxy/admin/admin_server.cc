@@ -42,6 +42,8 @@ std::string_view ReasonPhrase(int status) {
       return "Conflict";
     case 413:
       return "Content Too Large";
+    case 417:
+      return "Expectation Failed";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
@@ -51,6 +53,13 @@ std::string_view ReasonPhrase(int status) {
     default:
       return "Unknown";
   }
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::string PeerAddress(uv_tcp_t* tcp) {
@@ -160,6 +169,10 @@ class AdminConnection {
       return;
     }
     if (closing_after_write_) return;
+    if (expectation_failed_) {
+      Fail(417, "only Expect: 100-continue is supported");
+      return;
+    }
     if (request_.body_too_large) {
       // The body is not read; answering and closing is the only safe way out.
       Dispatch(true);
@@ -184,6 +197,7 @@ class AdminConnection {
     request_.headers.clear();
     request_.body.clear();
     request_.body_too_large = false;
+    expectation_failed_ = false;
     field_.clear();
     value_.clear();
     headers_done_ = false;
@@ -216,6 +230,14 @@ class AdminConnection {
     if ((parser_.flags & F_CONTENT_LENGTH) != 0 && parser_.content_length > server_->body_limit()) {
       request_.body_too_large = true;
       return -1;
+    }
+    // curl sends Expect: 100-continue for bodies over 1 KiB and waits a second for this.
+    if (const std::string* expect = request_.Header("expect")) {
+      if (!EqualsIgnoringCase(*expect, "100-continue")) {
+        expectation_failed_ = true;
+        return -1;
+      }
+      SendRaw("HTTP/1.1 100 Continue\r\n\r\n", false);
     }
     return 0;
   }
@@ -252,11 +274,7 @@ class AdminConnection {
 
   void Send(const AdminResponse& response, bool close_after) {
     const std::string body = response.body.is_null() ? std::string() : response.body.dump() + "\n";
-    auto* op = new WriteOp{};
-    op->connection = this;
-    op->close_after = close_after;
-    op->request.data = op;
-    std::string& out = op->data;
+    std::string out;
     out.reserve(body.size() + 256);
     out += "HTTP/1.1 " + std::to_string(response.status) + " ";
     out += ReasonPhrase(response.status);
@@ -266,12 +284,21 @@ class AdminConnection {
     for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
     if (close_after) out += "Connection: close\r\n";
     out += "\r\n";
-    out += body;
+    if (request_.method != "HEAD") out += body;  // RFC 9110 §9.3.2: the head alone
+    SendRaw(std::move(out), close_after);
+  }
+
+  void SendRaw(std::string data, bool close_after) {
+    auto* op = new WriteOp{};
+    op->connection = this;
+    op->close_after = close_after;
+    op->request.data = op;
+    op->data = std::move(data);
     if (close_after) {
       closing_after_write_ = true;
       uv_read_stop(stream());
     }
-    uv_buf_t buf = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+    uv_buf_t buf = uv_buf_init(op->data.data(), static_cast<unsigned>(op->data.size()));
     if (uv_write(&op->request, stream(), &buf, 1, &AdminConnection::OnWritten) != 0) {
       delete op;
       Close();
@@ -300,6 +327,7 @@ class AdminConnection {
   std::string value_;
   bool headers_done_ = false;
   bool closing_after_write_ = false;
+  bool expectation_failed_ = false;
   std::size_t head_bytes_ = 0;
   uint32_t peer_uid_ = UINT32_MAX;
   std::string peer_address_;
