@@ -9,28 +9,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/unit/support/temp_dir.h"
+
 namespace cutover::proxy::admin {
 namespace {
 
 class AuditLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string templ = (std::filesystem::temp_directory_path() / "cutover-audit-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-    path_ = dir_ + "/audit.log";
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  static std::string Slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  static std::string Slurp(const std::string& path) { return testing::ReadWholeFile(path); }
 
   // Appends entries with "version" first..last through a fresh AuditLog.
   void AppendVersions(uint64_t first, uint64_t last) {
@@ -53,8 +39,9 @@ class AuditLogTest : public ::testing::Test {
     return versions;
   }
 
-  std::string dir_;
-  std::string path_;
+  testing::TempDir temp_;
+  std::string dir_ = temp_.path();
+  std::string path_ = temp_.File("audit.log");
 };
 
 TEST(AuditEntry, HasEveryFieldAndUtcMillis) {

@@ -9,29 +9,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/unit/support/temp_dir.h"
+
 namespace cutover::proxy::admin {
 namespace {
 
 class StateFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string templ = (std::filesystem::temp_directory_path() / "cutover-state-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-    path_ = dir_ + "/state.json";
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::permissions(dir_, std::filesystem::perms::owner_all, ignored);
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  static std::string Slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  static std::string Slurp(const std::string& path) { return testing::ReadWholeFile(path); }
 
   std::size_t EntriesInDir() const {
     std::size_t count = 0;
@@ -39,8 +24,9 @@ class StateFileTest : public ::testing::Test {
     return count;
   }
 
-  std::string dir_;
-  std::string path_;
+  testing::TempDir temp_;
+  std::string dir_ = temp_.path();
+  std::string path_ = temp_.File("state.json");
 };
 
 nlohmann::json SampleState() {
