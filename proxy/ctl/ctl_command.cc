@@ -52,7 +52,8 @@ class Command final : public CtlCommand {
   std::vector<std::string> assignments_;
   RampFlags ramp_;
   uint64_t revert_version_ = 0;
-  unsigned limit_ = 0;
+  unsigned history_limit_value_ = 0;
+  unsigned audit_limit_value_ = 0;
   unsigned offset_ = 0;
   CLI::Option* history_limit_ = nullptr;
   CLI::Option* audit_limit_ = nullptr;
@@ -101,18 +102,21 @@ void Command::AddReadCommands() {
   handlers_.emplace_back(status, [this] { return WithSession(&RunStatus); });
 
   auto* history = ctl_->add_subcommand("history", "Past versions, newest first");
-  history_limit_ = history->add_option("--limit", limit_, "at most N versions");
+  history_limit_ = history->add_option("--limit", history_limit_value_, "at most N versions");
   handlers_.emplace_back(history, [this] {
-    return WithSession(
-        [this](Session& s) { return RunHistory(s, IfGiven(history_limit_, limit_)); });
+    return WithSession([this](Session& s) {
+      return RunHistory(s, IfGiven(history_limit_, history_limit_value_));
+    });
   });
 
   auto* audit = ctl_->add_subcommand("audit", "Audit log entries, newest first");
-  audit_limit_ = audit->add_option("--limit", limit_, "at most N entries (1..1000, default 50)");
+  audit_limit_ =
+      audit->add_option("--limit", audit_limit_value_, "at most N entries (1..1000, default 50)");
   audit_offset_ = audit->add_option("--offset", offset_, "skip the newest M entries");
   handlers_.emplace_back(audit, [this] {
     return WithSession([this](Session& s) {
-      return RunAudit(s, IfGiven(audit_limit_, limit_), IfGiven(audit_offset_, offset_));
+      return RunAudit(s, IfGiven(audit_limit_, audit_limit_value_),
+                      IfGiven(audit_offset_, offset_));
     });
   });
 
