@@ -422,7 +422,7 @@ BIG = json.dumps({"blue": 100, "green": 0, "pad": "x" * (64 * 1024 + 10)}).encod
 # audited: True = one audit entry with a result other than "ok"; False = no entry (a GET is
 # not a change); None = the contract does not say (a POST to a path that does not exist).
 REJECTIONS = [
-    ("malformed-json", "PUT", "/v1/weights", {"raw": b'{"blue": 100,'}, 400, None, True),
+    ("malformed-json", "PUT", "/v1/weights", {"raw": b'{"blue": 100,'}, 400, "", True),
     ("weights-not-object", "PUT", "/v1/weights", {"body": [100, 0]}, 400, "", True),
     ("weights-wrong-type", "PUT", "/v1/weights", {"body": {"blue": "100", "green": 0}}, 400,
      "blue", True),
@@ -469,11 +469,11 @@ REJECTIONS = [
     ("revert-unknown-version", "POST", "/v1/revert", {"body": {"version": 999999}}, 404,
      None, True),
     ("revert-no-version", "POST", "/v1/revert", {"body": {"reason": "x"}}, 400, None, True),
-    ("oversized-body", "PUT", "/v1/weights", {"raw": BIG}, 413, None, True),
+    ("oversized-body", "PUT", "/v1/weights", {"raw": BIG}, 413, "", True),
     ("get-unknown-rule", "GET", "/v1/rules/nope", {}, 404, None, False),
-    ("unknown-path", "GET", "/v1/nope", {}, 404, None, False),
-    ("unknown-path-post", "POST", "/v1/nope", {"body": {}}, 404, None, None),
-    ("unknown-version-prefix", "GET", "/v2/state", {}, 404, None, False),
+    ("unknown-path", "GET", "/v1/nope", {}, 404, "", False),
+    ("unknown-path-post", "POST", "/v1/nope", {"body": {}}, 404, "", None),
+    ("unknown-version-prefix", "GET", "/v2/state", {}, 404, "", False),
 ]
 
 # (method, path, methods Allow must list)
