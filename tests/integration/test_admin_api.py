@@ -460,6 +460,10 @@ REJECTIONS = [
     ("stale-if-match", "PUT", "/v1/weights",
      {"body": {"blue": 0, "green": 100}, "headers": {"If-Match": '"999999"'}}, 409, None,
      True),
+    ("stale-if-match-rollback", "POST", "/v1/rollback", {"headers": {"If-Match": "999999"}},
+     409, None, True),
+    ("stale-if-match-rule-delete", "DELETE", "/v1/rules/beta",
+     {"headers": {"If-Match": '"999999"'}}, 409, None, True),
     ("bad-if-match", "PUT", "/v1/weights",
      {"body": {"blue": 0, "green": 100}, "headers": {"If-Match": "seven"}}, 400, None, True),
     ("rule-name-taken", "POST", "/v1/rules", {"body": BETA}, 409, None, True),
@@ -651,3 +655,84 @@ def test_health_shows_active_checks_and_passive_ejections(cutover, backends):
     live = _endpoint(h, "blue", blue.address)
     assert live["ejected"] is False and live["ejections"] == 0
     assert all(p["available"] is True for p in h["pools"]), h
+
+
+# --- one change at a time; a failed write changes nothing --------------------------------
+
+
+def test_concurrent_changes_are_applied_one_at_a_time(cutover):
+    px = cutover(admin=True, workers=2)
+    v0 = px.admin().state()["version"]
+    results = [[] for _ in range(8)]
+    errors = []
+
+    def client(k):
+        try:
+            with px.admin(keep_alive=True) as c:
+                for i in range(15):
+                    w = (k * 15 + i) % 101
+                    r = c.put_weights({"blue": w, "green": 100 - w})
+                    results[k].append((r.status, r.json.get("version"), w))
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads) and not errors, errors
+    answers = [a for r in results for a in r]
+    assert all(status == 200 for status, _, _ in answers), answers
+    versions = sorted(v for _, v, _ in answers)
+    assert versions == list(range(v0 + 1, v0 + 1 + 8 * 15)), versions
+    # The live state is the change that got the highest version.
+    last = max(answers, key=lambda a: a[1])
+    s = px.admin().state()
+    assert s["version"] == last[1] and s["weights"] == {"blue": last[2], "green": 100 - last[2]}
+    hist = _ok(px.admin().get("/v1/history"))["history"]
+    by_version = {v: w for _, v, w in answers}
+    for h in hist[:50]:
+        if h["version"] in by_version:
+            w = by_version[h["version"]]
+            assert h["weights"] == {"blue": w, "green": 100 - w}, h
+
+
+def test_a_state_file_that_cannot_be_written_is_500_and_changes_nothing(cutover):
+    px = cutover(admin=True)
+    c = px.admin()
+    _ok(c.put_weights({"blue": 70, "green": 30}))
+    before = c.get("/v1/state")
+    path = state_file_path(px)
+    path.unlink()
+    path.mkdir()  # the atomic rename over it fails
+    try:
+        assert_json_error(c.put_weights({"blue": 0, "green": 100}), 500)
+        after = c.get("/v1/state")
+        assert after.json == before.json and after.headers.get("etag") == \
+            before.headers.get("etag")
+        assert backends_of(px, 20).count("green") < 20
+    finally:
+        path.rmdir()
+    assert _ok(c.put_weights({"blue": 0, "green": 100}))["version"] == \
+        before.json["version"] + 1
+    assert backends_of(px, 10) == ["green"] * 10
+
+
+def test_an_audit_log_that_cannot_be_written_is_500_and_changes_nothing(cutover):
+    """/dev/full takes the open and refuses every write (ENOSPC)."""
+    px = cutover(admin={"audit_log": "/dev/full"})
+    c = px.admin()
+    before = snapshot(px)
+    assert_json_error(c.put_weights({"blue": 0, "green": 100}), 500)
+    assert_json_error(c.request("POST", "/v1/rules", body={"name": "x", "pool": "green"}), 500)
+    after = snapshot(px)
+    assert after.state == before.state and after.etag == before.etag
+    # The state file is put back: the same state and checksum. (It is rewritten, so its
+    # "written_at" stamp may be newer; that alone is not a change of state.)
+    def envelope(raw):
+        env = json.loads(raw)
+        env.pop("written_at", None)
+        return env
+    assert envelope(after.state_file) == envelope(before.state_file)
+    assert backends_of(px, 10) == ["blue"] * 10
