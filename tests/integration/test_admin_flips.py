@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from http_client import ClientConn
+from recording_backend import Response
 
 CHANGES = 1000
 MIN_SECONDS = 10.0  # changes are paced so the run lasts at least this long
@@ -190,3 +191,30 @@ def test_1000_flips_under_load_fail_no_request(cutover):
 
     # The state the proxy ends with is the last change.
     assert px.admin().state()["weights"] == plan[-1]
+
+
+def test_a_request_in_flight_finishes_on_its_snapshot_and_does_not_hold_the_change(cutover):
+    px = cutover(admin=True, workers=2)
+    release = threading.Event()
+    px.blue.handler = lambda req: Response(200, headers=[("X-Backend", "blue")],
+                                           body=b"held", hold=release)
+    conn = px.connect()
+    try:
+        conn.send(b"GET /held HTTP/1.1\r\nHost: x\r\n\r\n")
+        px.blue.wait_requests(1)
+        # The change is acknowledged while the request is still held by blue.
+        t0 = time.monotonic()
+        r = px.admin().put_weights({"blue": 0, "green": 100})
+        assert r.status == 200 and r.json["workers"] == 2, r
+        assert time.monotonic() - t0 < 2.0
+        assert not release.is_set()
+        # New requests go to green at once, on other connections.
+        other = px.connect()
+        assert [other.get(f"/new{i}").header("X-Backend") for i in range(10)] == ["green"] * 10
+    finally:
+        release.set()
+    resp = conn.read_response(timeout=5)
+    assert resp.status == 200 and resp.body == b"held" and resp.header("X-Backend") == "blue"
+    # The next request on the same connection uses the new snapshot.
+    resp = conn.get("/after")
+    assert resp.status == 200 and resp.header("X-Backend") == "green", resp
