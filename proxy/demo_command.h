@@ -8,7 +8,6 @@
 namespace cutover::proxy {
 
 // Runs until SIGINT/SIGTERM; returns the exit code.
-int RunDemo(const std::string& listen_address, unsigned workers,
-            const std::string& admin_socket = "/tmp/cutover-demo.sock");
+int RunDemo(const std::string& listen_address, unsigned workers, const std::string& admin_socket);
 
 }  // namespace cutover::proxy

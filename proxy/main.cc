@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
   auto* demo = app.add_subcommand("demo", "Built-in blue/green backends behind the proxy, 90/10");
   demo->add_option("--listen", listen, "HOST:PORT for the proxy")->capture_default_str();
   demo->add_option("--workers", workers, "worker threads")->capture_default_str();
+  std::string demo_socket = "/tmp/cutover-demo.sock";
+  demo->add_option("--admin-socket", demo_socket, "Unix socket for the admin API and cutover ctl")
+      ->capture_default_str();
 
   auto* version = app.add_subcommand("version", "Print version information");
 
@@ -81,7 +84,7 @@ int main(int argc, char** argv) {
   }
   if (*run) return Run(config_path, discard_state);
   if (*check) return Check(config_path);
-  if (*demo) return cutover::proxy::RunDemo(listen, workers);
+  if (*demo) return cutover::proxy::RunDemo(listen, workers, demo_socket);
   if (ctl->parsed()) return ctl->Run();
   if (*version) {
     std::printf("cutover 0.1.0 (%s, libuv %s)\n", cutover::tls::OpenSslVersion().c_str(),
