@@ -125,6 +125,13 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
       try {
         version_ = state.at("version").get<uint64_t>();
         for (const json& entry : state.at("history")) {
+          // The checksum says we wrote it; the shape is still checked so that no later use
+          // of an entry can throw on the admin thread.
+          const json& live = entry.at("live");
+          live.at("weights").get_ref<const json::object_t&>();
+          for (const json& rule : live.at("rules").get_ref<const json::array_t&>()) {
+            rule.at("name").get_ref<const std::string&>();
+          }
           history_.push_back(
               Version{entry.at("version").get<uint64_t>(), entry.at("unix_ms").get<int64_t>(),
                       entry.at("actor").get<std::string>(), entry.at("action").get<std::string>(),
@@ -171,8 +178,9 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
     }
   }
 
-  if (!restored) {
-    if (had_state) ++version_;  // the config's routing is a change after the saved version
+  // The newest history entry must describe the running version (CurrentLive() relies on it).
+  if (!restored || history_.empty() || history_.front().version != version_) {
+    if (had_state && !restored) ++version_;  // the config's routing is newer than the file's
     ChangeRequest start{had_state ? "config" : "start", {"config", "startup"}, {}, "", {}};
     Remember(&history_, version_, start, LiveRouting(effective.routing));
   }
