@@ -142,6 +142,16 @@ def test_reason_header_goes_to_the_audit_log_and_history(cutover):
     assert hist["version"] == body["version"] and hist["reason"] == "canary step 1"
 
 
+def test_a_reason_of_1024_bytes_is_kept_whole(cutover):
+    px = cutover(admin=True)
+    c = px.admin()
+    reason = ("incident 4711: " + "x" * 1024)[:1024]
+    _ok(c.put_weights({"blue": 0, "green": 100}, headers={"X-Cutover-Reason": reason}))
+    assert c.audit(limit=1)[0]["reason"] == reason
+    _ok(c.request("POST", "/v1/rollback", body={"reason": reason}))
+    assert c.audit(limit=1)[0]["reason"] == reason
+
+
 # --- rules -------------------------------------------------------------------------------
 
 

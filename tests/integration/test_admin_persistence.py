@@ -45,7 +45,8 @@ def test_kill9_right_after_an_acknowledged_change_keeps_it(cutover):
         px = cutover.restart(px)
         s = px.admin().state()
         assert s["weights"] == split and s["version"] == version, (round_no, s)
-        assert f"{RESTORED} {version}" in px.stderr_text(), px.stderr_text()[-2000:]
+        assert f"{RESTORED} {version} from {state_file_path(px)}" in px.stderr_text(), \
+            px.stderr_text()[-2000:]
         expect = "green" if split["green"] == 100 else "blue"
         assert backends_of(px, 10) == [expect] * 10
         entries = [e for e in audit_file_entries(px) if e.get("version") == version
