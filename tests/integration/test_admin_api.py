@@ -5,6 +5,7 @@ rejection leaving the state, its ETag and the state file byte-for-byte as they w
 import json
 import os
 import signal
+import socket
 import threading
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from admin_helpers import (assert_json_error, assert_unchanged, audit_file_entries,
                            audit_log_path, backend_of, backends_of, poll, snapshot,
                            state_file_bytes, state_file_path)
+from http_client import ClientConn
 from proxy_process import free_port
 from recording_backend import Response
 
@@ -746,3 +748,51 @@ def test_an_audit_log_that_cannot_be_written_is_500_and_changes_nothing(cutover)
         return env
     assert envelope(after.state_file) == envelope(before.state_file)
     assert backends_of(px, 10) == ["blue"] * 10
+
+
+# --- HTTP/1.1 framing on the admin socket ------------------------------------------------
+
+
+class _UnixConn(ClientConn):
+    """http_client's exact-bytes client and framing reader, on the admin Unix socket."""
+
+    def __init__(self, path: str, timeout: float = 5.0):
+        self.port = None
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = bytearray()
+        self.eof = False
+
+
+def test_chunked_body_pipelining_and_expect_continue(cutover):
+    px = cutover(admin=True)
+    body = b'{"blue": 0, "green": 100}'
+    conn = _UnixConn(px.admin_socket)
+    try:
+        conn.send(b"PUT /v1/weights HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                  b"Content-Type: application/json\r\n\r\n" +
+                  b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        r = conn.read_response()
+        assert r.status == 200, r
+        assert json.loads(r.body)["weights"] == {"blue": 0, "green": 100}
+        # Three pipelined calls on the same connection, answered in order.
+        conn.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"PUT /v1/weights HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n"
+                  b'{"blue": 100, "green": 0}'
+                  b"GET /v1/state HTTP/1.1\r\nHost: x\r\n\r\n")
+        a, b, c = conn.read_response(), conn.read_response(), conn.read_response()
+        assert (a.status, b.status, c.status) == (200, 200, 200), (a, b, c)
+        assert json.loads(c.body)["weights"] == {"blue": 100, "green": 0}
+        # Expect: 100-continue (curl sends it for bodies over 1 KiB): 100, then the answer.
+        conn.send(b"PUT /v1/weights HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        interim = conn.read_head()
+        assert interim.status == 100, interim
+        conn.send(body)
+        r = conn.read_response()
+        assert r.status == 200, r
+    finally:
+        conn.close()
+    assert backends_of(px, 5) == ["green"] * 5
