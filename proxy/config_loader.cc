@@ -1372,9 +1372,10 @@ void Loader::ParseAdmin(const toml::table& root, AdminConfig* out) {
       }
     }
   }
-  if (out->socket.empty() && admin->get("address") == nullptr) {
-    Error("admin", LineOf(admin->source()),
-          "no listener: set socket (a Unix socket path) or address (HOST:PORT)");
+  const toml::node* socket = admin->get("socket");
+  if (out->socket.empty() && socket != nullptr && admin->get("address") == nullptr) {
+    Error("admin.socket", LineOf(socket->source()),
+          "is empty and there is no address: the admin API would have no listener");
   }
 }
 

@@ -387,14 +387,76 @@ header_count = 0
 // --- unknown keys ----------------------------------------------------------------------------
 
 TEST(ConfigLoader, UnknownTopLevelKeys) {
-  EXPECT_THAT(LoadErrors(R"(
+  EXPECT_THAT(
+      LoadErrors(R"(
 verbose = true
 [pools.blue]
 endpoints = ["127.0.0.1:9001"]
-[admin]
-socket = "/run/cutover/admin.sock"
+[guardrails]
+window = "30s"
 )"),
-              ElementsAre("test.toml:1: verbose: unknown key", "test.toml:4: admin: unknown key"));
+      ElementsAre("test.toml:1: verbose: unknown key", "test.toml:4: guardrails: unknown key"));
+}
+
+// --- [admin] -------------------------------------------------------------------------------
+
+TEST(ConfigLoader, AdminIsOffWithoutItsSection) {
+  const Config config = LoadOk(kOnePool);
+  EXPECT_FALSE(config.admin.enabled);
+}
+
+TEST(ConfigLoader, AdminSectionWithDefaults) {
+  const Config config = LoadOk(std::string(kOnePool) + "[admin]\n");
+  EXPECT_TRUE(config.admin.enabled);
+  EXPECT_EQ(config.admin.socket, "/run/cutover/admin.sock");
+  EXPECT_EQ(config.admin.state_file, "/var/lib/cutover/state.json");
+  EXPECT_EQ(config.admin.audit_log, "/var/log/cutover/audit.log");
+  EXPECT_TRUE(config.admin.host.empty());
+  EXPECT_EQ(config.admin.body_bytes, 65536u);
+}
+
+TEST(ConfigLoader, AdminSectionWithEveryKey) {
+  const Config config = LoadOk(std::string(kOnePool) + R"(
+[admin]
+socket = "/tmp/a.sock"
+allow_uids = [1001, 0]
+address = "127.0.0.1:9901"
+tokens_file = "/etc/cutover/tokens.toml"
+state_file = ""
+audit_log = "/tmp/audit.log"
+body_bytes = 2048
+)");
+  EXPECT_EQ(config.admin.socket, "/tmp/a.sock");
+  EXPECT_THAT(config.admin.allow_uids, ElementsAre(1001u, 0u));
+  EXPECT_EQ(config.admin.host, "127.0.0.1");
+  EXPECT_EQ(config.admin.port, 9901);
+  EXPECT_EQ(config.admin.tokens_file, "/etc/cutover/tokens.toml");
+  EXPECT_EQ(config.admin.state_file, "");
+  EXPECT_EQ(config.admin.audit_log, "/tmp/audit.log");
+  EXPECT_EQ(config.admin.body_bytes, 2048u);
+}
+
+TEST(ConfigLoader, AdminErrors) {
+  EXPECT_THAT(
+      LoadErrors(std::string(kOnePool) + R"(
+[admin]
+address = "127.0.0.1:9901"
+allow_uids = [-1, "root"]
+body_bytes = 10
+tokens_file = ""
+colour = "blue"
+)"),
+      ElementsAre("test.toml:5: admin.tokens_file: required with admin.address: TCP "
+                  "callers authenticate with bearer tokens",
+                  "test.toml:6: admin.allow_uids[0]: must be between 0 and 4294967294, "
+                  "got -1",
+                  "test.toml:6: admin.allow_uids[1]: expected an integer, got a string",
+                  "test.toml:7: admin.body_bytes: must be between 1024 and 16777216, got 10",
+                  "test.toml:8: admin.tokens_file: must not be empty",
+                  "test.toml:9: admin.colour: unknown key"));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + "[admin]\nsocket = \"\"\n"),
+              ElementsAre("test.toml:4: admin.socket: is empty and there is no address: the "
+                          "admin API would have no listener"));
 }
 
 TEST(ConfigLoader, UnknownNestedKeys) {
