@@ -140,7 +140,12 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
         had_state = true;
         routing::RoutingSpec live;
         admin::FieldError misfit;
-        if (state.at("config_routing_digest").get<std::string>() != digest) {
+        if (discard_state) {
+          Log(LogLevel::kWarn,
+              "state: --discard-state: starting from the config's weights and rules instead of "
+              "version %llu in %s (kept in the history)",
+              static_cast<unsigned long long>(version_), path.c_str());
+        } else if (state.at("config_routing_digest").get<std::string>() != digest) {
           Log(LogLevel::kInfo,
               "state: the config's [routing] changed since %s was written (version %llu); "
               "starting from the config's weights and rules",
@@ -195,6 +200,7 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
     *error = "state file " + path + ": " + *error;
     return false;
   }
+  state_file_text_ = std::move(pending_state_file_text_);
   return true;
 }
 
@@ -274,11 +280,10 @@ ControlAnswer ControlPlane::Commit(const ChangeRequest& request, routing::Routin
     return Reject(request, 500, {"", "cannot write the state file; nothing changed"});
   }
   if (!Audit(request, before, after, "ok", version)) {
-    // The change is not acknowledged, so the state file must not keep it either.
-    std::string ignored;
-    Persist(version_, config_digest_, history_, &ignored);
+    RestoreStateFile();  // not acknowledged, so the state file must not keep it either
     return {500, ErrorBody({"", "cannot append to the audit log; nothing changed"})};
   }
+  state_file_text_ = std::move(pending_state_file_text_);
   const int64_t switch_us = PublishAndWait(snapshot);
   snapshot_ = std::move(snapshot);
   version_ = version;
@@ -343,11 +348,11 @@ bool ControlPlane::ApplyConfig(const Config& next, const Caller& caller, std::st
     return false;
   }
   if (!Audit(request, before, after, "ok", version)) {
-    std::string ignored;
-    Persist(version_, config_digest_, history_, &ignored);
+    RestoreStateFile();
     *error = "cannot append to the audit log " + admin_.audit_log;
     return false;
   }
+  state_file_text_ = std::move(pending_state_file_text_);
   PublishAndWait(snapshot);
   snapshot_ = std::move(snapshot);
   version_ = version;
@@ -425,8 +430,19 @@ bool ControlPlane::Persist(uint64_t version, const std::string& digest,
   }
   state += "],\"routing\":" + CompactJson(history.front().live) +
            ",\"version\":" + std::to_string(version) + "}";
-  return admin::WriteStateFileAtomically(
-      admin_.state_file, admin::WrapCompactState(state, admin::UnixMillisNow()), error);
+  pending_state_file_text_ = admin::WrapCompactState(state, admin::UnixMillisNow());
+  return admin::WriteStateFileAtomically(admin_.state_file, pending_state_file_text_, error);
+}
+
+void ControlPlane::RestoreStateFile() {
+  if (!admin_.enabled || admin_.state_file.empty()) return;
+  std::string error;
+  if (!admin::WriteStateFileAtomically(admin_.state_file, state_file_text_, &error)) {
+    Log(LogLevel::kError,
+        "state: cannot put back %s after a failed change (%s); it may hold a change that was "
+        "not applied",
+        admin_.state_file.c_str(), error.c_str());
+  }
 }
 
 bool ControlPlane::Audit(const ChangeRequest& request, const json& before, const json& after,

@@ -74,7 +74,8 @@ class ControlPlane {
   // the config's routing section is the one it was derived from (the log says which won),
   // opens the audit log, writes the state file (so an unwritable path stops the start, not
   // the first change), and builds the first snapshot. A state file that cannot be read or
-  // fails its checksum is an error unless `discard_state`.
+  // fails its checksum is an error unless `discard_state`, which also makes a good one's
+  // weights and rules give way to the config's (its version and history are kept).
   bool Start(const Config& config, bool discard_state, std::string* error);
 
   // The workers to publish to and wait for; set once, after Start().
@@ -130,6 +131,8 @@ class ControlPlane {
   // Writes the state file: the live routing of `history.front()` (the version being written).
   bool Persist(uint64_t version, const std::string& digest, const std::deque<Version>& history,
                std::string* error);
+  // After a failed audit append: writes back the exact bytes of the last acknowledged state.
+  void RestoreStateFile();
   // The live routing of the running version (the history's newest entry).
   const nlohmann::json& CurrentLive() const { return history_.front().live; }
   bool Audit(const ChangeRequest& request, const nlohmann::json& before,
@@ -147,6 +150,8 @@ class ControlPlane {
   uint64_t version_ = 1;
   std::string config_digest_;    // of the config's routing section the live state started from
   std::deque<Version> history_;  // newest first
+  std::string state_file_text_;  // what the state file holds for the running version
+  std::string pending_state_file_text_;  // written for a change not yet acknowledged
   admin::AuditLog audit_;
   std::vector<Worker*> workers_;
 };

@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
   run->add_option("-c,--config", config_path, "TOML config file")->required();
   bool discard_state = false;
   run->add_flag("--discard-state", discard_state,
-                "Start from the config even if the admin state file is unreadable or corrupt "
-                "(it is kept aside as STATE_FILE.discarded.TIME)");
+                "Start from the config's weights and rules, not the admin state file's; an "
+                "unreadable or corrupt state file is kept aside as STATE_FILE.discarded.TIME");
   auto* check = app.add_subcommand("check", "Validate a config file and print every error");
   check->add_option("-c,--config", config_path, "TOML config file")->required();
 

@@ -34,7 +34,8 @@ class Server {
  public:
   // `config_path` is what SIGHUP reloads; empty disables reloading (the demo).
   explicit Server(std::string config_path);
-  // Start from the config even if the state file is corrupt (`cutover run --discard-state`).
+  // Start from the config's routing, not the state file's, even a corrupt one
+  // (`cutover run --discard-state`).
   void set_discard_state(bool discard) { discard_state_ = discard; }
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -89,6 +89,21 @@ def test_restart_with_only_non_routing_edits_restores_the_state_file(cutover):
     assert backends_of(px, 10) == ["green"] * 10
 
 
+def test_discard_state_starts_from_the_config_and_keeps_the_history(cutover):
+    px = cutover(admin=True)
+    v = _ok(px.admin().put_weights({"blue": 0, "green": 100}))["version"]
+    _stop(px)
+    px = cutover.restart(px, run_args=("--discard-state",))
+    state = px.admin().state()
+    assert state["weights"] == {"blue": 100, "green": 0}
+    assert state["version"] == v + 1
+    assert "--discard-state" in px.stderr_text()
+    assert backends_of(px, 10) == ["blue"] * 10
+    # What was discarded is still one revert away.
+    _ok(px.admin().request("POST", "/v1/revert", body={"version": v}))
+    assert backends_of(px, 10) == ["green"] * 10
+
+
 @pytest.mark.parametrize("edit", ["weights", "rules", "baseline"])
 def test_restart_after_a_routing_edit_takes_the_config(cutover, edit):
     px = cutover(admin=True, weights={"blue": 100, "green": 0})
