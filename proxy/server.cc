@@ -9,6 +9,7 @@
 #include "proxy/config_loader.h"
 #include "proxy/log.h"
 #include "proxy/uv_callback.h"
+#include "proxy/uv_loop_close.h"
 
 namespace cutover::proxy {
 namespace {
@@ -46,14 +47,7 @@ Server::~Server() {
   }
   control_.AttachWorkers({});
   workers_.clear();
-  uv_walk(
-      &loop_,
-      [](uv_handle_t* handle, void*) {
-        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
-      },
-      nullptr);
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  uv_loop_close(&loop_);
+  CloseLoop(&loop_);
 }
 
 bool Server::Start(const Config& config, std::string* error) {

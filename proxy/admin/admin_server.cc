@@ -11,9 +11,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "proxy/http_head.h"
 #include "proxy/log.h"
 #include "proxy/snapshot.h"
 #include "proxy/uv_callback.h"
+#include "proxy/uv_loop_close.h"
+#include "routing/request_view.h"
 
 namespace cutover::proxy::admin {
 namespace {
@@ -21,46 +24,6 @@ namespace {
 constexpr std::size_t kHeadLimit = 16 * 1024;  // request line + headers
 constexpr std::size_t kMaxConnections = 64;    // more are accepted and closed at once
 constexpr uint64_t kIdleTimeoutMs = 30'000;    // a silent connection is closed after this
-
-std::string_view ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Content Too Large";
-    case 417:
-      return "Expectation Failed";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Unknown";
-  }
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string PeerAddress(uv_tcp_t* tcp) {
   sockaddr_storage address{};
@@ -233,7 +196,7 @@ class AdminConnection {
     }
     // curl sends Expect: 100-continue for bodies over 1 KiB and waits a second for this.
     if (const std::string* expect = request_.Header("expect")) {
-      if (!EqualsIgnoringCase(*expect, "100-continue")) {
+      if (!routing::EqualsIgnoreCaseAscii(*expect, "100-continue")) {
         expectation_failed_ = true;
         return -1;
       }
@@ -277,7 +240,7 @@ class AdminConnection {
     std::string out;
     out.reserve(body.size() + 256);
     out += "HTTP/1.1 " + std::to_string(response.status) + " ";
-    out += ReasonPhrase(response.status);
+    out += StatusReason(response.status);
     out += "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ";
     out += std::to_string(body.size());
     out += "\r\n";
@@ -370,15 +333,7 @@ AdminServer::AdminServer(AdminHandler handler) : handler_(std::move(handler)) {
 
 AdminServer::~AdminServer() {
   Stop();
-  // The loop has ended (or never ran); close whatever is left and let the callbacks run.
-  uv_walk(
-      &loop_,
-      [](uv_handle_t* handle, void*) {
-        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
-      },
-      nullptr);
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  uv_loop_close(&loop_);
+  CloseLoop(&loop_);
 }
 
 bool AdminServer::Start(const AdminConfig& config, std::string* error) {

@@ -1,6 +1,6 @@
 #include "proxy/ctl/response_parser.h"
 
-#include <cctype>
+#include "routing/request_view.h"
 
 namespace cutover::proxy::ctl {
 namespace {
@@ -9,22 +9,11 @@ ResponseParser* Owner(llhttp_t* parser) {
   return static_cast<ResponseParser*>(parser->data);
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string_view HttpResponse::Header(std::string_view name) const {
   for (const auto& [field, value] : headers) {
-    if (EqualsIgnoreCase(field, name)) return value;
+    if (routing::EqualsIgnoreCaseAscii(field, name)) return value;
   }
   return {};
 }

@@ -1,9 +1,10 @@
 #include "proxy/ctl/rule_body.h"
 
 #include <array>
-#include <cctype>
 #include <string_view>
 #include <utility>
+
+#include "routing/request_view.h"
 
 namespace cutover::proxy::ctl {
 namespace {
@@ -13,17 +14,6 @@ using nlohmann::json;
 bool Fail(std::string* error, std::string message) {
   *error = std::move(message);
   return false;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // Adds "K=V" flags to match[key] as {K: [V, ...]}. Header names are case-insensitive (RFC 9110
@@ -41,7 +31,7 @@ bool AddNamedValues(const std::vector<std::string>& flags, std::string_view flag
     json& named = (*match)[std::string(key)];
     if (named.is_null()) named = json::object();
     for (const auto& [existing, values] : named.items()) {
-      if (fold_case && EqualsIgnoreCase(existing, name)) name = existing;
+      if (fold_case && routing::EqualsIgnoreCaseAscii(existing, name)) name = existing;
     }
     named[name].push_back(value);
   }

@@ -13,11 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-int Usage(const Session& session, const std::string& message) {
-  session.PrintError(message);
-  return ToInt(ExitCode::kUsage);
-}
-
 int ShowChange(Session& session, const Reply& reply, const std::string& what) {
   if (!reply.ok()) return ToInt(reply.code);
   if (session.json_output()) {
@@ -67,10 +62,10 @@ int RunRulesAdd(Session& session, const RuleFlags& flags, const std::string& fro
   std::string error;
   if (!from_json.empty()) {
     if (HasRuleFlags(flags))
-      return Usage(session, "--from-json takes the whole rule: no NAME or rule flags");
-    if (!ReadRuleJson(from_json, &body, &error)) return Usage(session, error);
+      return session.UsageError("--from-json takes the whole rule: no NAME or rule flags");
+    if (!ReadRuleJson(from_json, &body, &error)) return session.UsageError(error);
   } else if (!BuildRuleBody(flags, &body, &error)) {
-    return Usage(session, error);
+    return session.UsageError(error);
   }
   std::string target = "/v1/rules";
   if (position) target += "?position=" + std::to_string(*position);

@@ -79,6 +79,11 @@ void Session::PrintJson(const json& body) const {
 
 // Sanitised: an error may quote what a caller sent (a pool name, a reason), and an escape
 // sequence in it must not reach the operator's terminal.
+int Session::UsageError(std::string_view message) const {
+  PrintError(message);
+  return ToInt(ExitCode::kUsage);
+}
+
 void Session::PrintError(std::string_view message) const {
   const std::string line = "cutover ctl: " + SanitizeCell(message) + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);

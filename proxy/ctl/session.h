@@ -53,6 +53,8 @@ class Session {
   void PrintJson(const nlohmann::json& body) const;
   // "cutover ctl: MESSAGE" on standard error.
   void PrintError(std::string_view message) const;
+  // PrintError, then the usage exit code: a local check failed and nothing was sent.
+  int UsageError(std::string_view message) const;
 
  private:
   Reply Send(std::string_view method, std::string_view target, const nlohmann::json* body,

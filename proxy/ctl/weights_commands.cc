@@ -17,11 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-int Usage(const Session& session, const std::string& message) {
-  session.PrintError(message);
-  return ToInt(ExitCode::kUsage);
-}
-
 // GET /v1/state, read as a PlanState. A state without the fields a plan needs is a malformed
 // answer (exit 5), not the operator's mistake.
 bool FetchPlanState(Session& session, PlanState* state, int* exit_code) {
@@ -76,7 +71,7 @@ int RunWeightsSet(Session& session, const std::vector<std::string>& assignments)
   for (const std::string& text : assignments) {
     Assignment assignment;
     std::string error;
-    if (!ParseAssignment(text, &assignment, &error)) return Usage(session, error);
+    if (!ParseAssignment(text, &assignment, &error)) return session.UsageError(error);
     parsed.push_back(std::move(assignment));
   }
   PlanState state;
@@ -84,7 +79,7 @@ int RunWeightsSet(Session& session, const std::vector<std::string>& assignments)
   if (!FetchPlanState(session, &state, &exit_code)) return exit_code;
   std::vector<PoolWeight> plan;
   std::string error;
-  if (!PlanWeights(state, parsed, &plan, &error)) return Usage(session, error);
+  if (!PlanWeights(state, parsed, &plan, &error)) return session.UsageError(error);
 
   const Reply reply = PutWeights(session, plan, state.version);
   if (reply.code == ExitCode::kConflict) {
@@ -105,13 +100,13 @@ int RunRamp(Session& session, const RampFlags& flags) {
   std::vector<uint32_t> steps;
   std::chrono::milliseconds every{0};
   std::string error;
-  if (!ParseRampSteps(flags.steps, &steps, &error)) return Usage(session, error);
-  if (!ParseRampInterval(flags.every, &every, &error)) return Usage(session, error);
+  if (!ParseRampSteps(flags.steps, &steps, &error)) return session.UsageError(error);
+  if (!ParseRampInterval(flags.every, &every, &error)) return session.UsageError(error);
   PlanState state;
   int exit_code = 0;
   if (!FetchPlanState(session, &state, &exit_code)) return exit_code;
   std::vector<std::vector<PoolWeight>> plans;
-  if (!PlanRamp(state, flags.pool, steps, &plans, &error)) return Usage(session, error);
+  if (!PlanRamp(state, flags.pool, steps, &plans, &error)) return session.UsageError(error);
 
   const std::string reason = session.reason();
   uint64_t version = state.version;
