@@ -51,6 +51,14 @@ uint64_t WorkerCounters::Retries(std::size_t pool) const {
   return pool < pools_.size() ? pools_[pool].retries.load(std::memory_order_relaxed) : 0;
 }
 
+uint64_t WorkerCounters::BytesIn(std::size_t pool) const {
+  return pool < pools_.size() ? pools_[pool].bytes_in.load(std::memory_order_relaxed) : 0;
+}
+
+uint64_t WorkerCounters::BytesOut(std::size_t pool) const {
+  return pool < pools_.size() ? pools_[pool].bytes_out.load(std::memory_order_relaxed) : 0;
+}
+
 uint64_t WorkerCounters::Requests(std::size_t pool) const {
   uint64_t sum = 0;
   for (std::size_t c = 0; c < 6; ++c) sum += RequestsInClass(pool, c);

@@ -47,6 +47,8 @@ class WorkerCounters {
   uint64_t RequestsInClass(std::size_t pool, std::size_t status_class) const;
   uint64_t Decisions(std::size_t pool, std::size_t reason) const;
   uint64_t Retries(std::size_t pool) const;
+  uint64_t BytesIn(std::size_t pool) const;   // request body bytes forwarded
+  uint64_t BytesOut(std::size_t pool) const;  // response body bytes forwarded
   uint64_t Ejections() const { return ejections_.load(std::memory_order_relaxed); }
 
  private:

@@ -1,0 +1,128 @@
+#include "metrics/exposition.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <array>
+#include <sstream>
+#include <utility>
+
+namespace cutover::metrics {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+// The `code` label: status classes as Prometheus users know them; "none" when the client
+// got no status at all (it went away first).
+constexpr std::array<const char*, 6> kClassNames = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
+MetricFamily Family(std::string name, std::string help, MetricType type) {
+  MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = type;
+  return family;
+}
+
+ClientMetric Counter(std::vector<ClientMetric::Label> labels, uint64_t value) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.counter.value = static_cast<double>(value);
+  return metric;
+}
+
+ClientMetric Gauge(std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.gauge.value = value;
+  return metric;
+}
+
+// The sum over every worker's shard of `read(shard)`.
+template <typename Read>
+uint64_t Sum(const ExpositionInput& input, Read read) {
+  uint64_t sum = 0;
+  for (const WorkerCounters* shard : input.shards) sum += read(*shard);
+  return sum;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
+  MetricFamily requests =
+      Family("cutover_requests_total", "Requests answered, by pool and status class.",
+             MetricType::Counter);
+  MetricFamily decisions = Family("cutover_route_decisions_total",
+                                  "Routing decisions, by pool and reason.", MetricType::Counter);
+  MetricFamily retries =
+      Family("cutover_retries_total", "Requests retried on another endpoint or connection.",
+             MetricType::Counter);
+  MetricFamily bytes =
+      Family("cutover_bytes_total", "Body bytes forwarded, by direction.", MetricType::Counter);
+  MetricFamily weights =
+      Family("cutover_pool_weight_ratio", "The pool's share of weighted traffic (0 to 1).",
+             MetricType::Gauge);
+  for (std::size_t p = 0; p < input.pools.size(); ++p) {
+    const std::string& pool = input.pools[p];
+    for (std::size_t c = 0; c < kClassNames.size(); ++c) {
+      requests.metric.push_back(
+          Counter({{"pool", pool}, {"code", kClassNames[c]}},
+                  Sum(input, [&](const WorkerCounters& s) { return s.RequestsInClass(p, c); })));
+    }
+    for (std::size_t r = 0; r < input.route_reasons.size(); ++r) {
+      decisions.metric.push_back(
+          Counter({{"pool", pool}, {"reason", input.route_reasons[r]}},
+                  Sum(input, [&](const WorkerCounters& s) { return s.Decisions(p, r); })));
+    }
+    retries.metric.push_back(Counter(
+        {{"pool", pool}}, Sum(input, [&](const WorkerCounters& s) { return s.Retries(p); })));
+    bytes.metric.push_back(
+        Counter({{"pool", pool}, {"direction", "in"}},
+                Sum(input, [&](const WorkerCounters& s) { return s.BytesIn(p); })));
+    bytes.metric.push_back(
+        Counter({{"pool", pool}, {"direction", "out"}},
+                Sum(input, [&](const WorkerCounters& s) { return s.BytesOut(p); })));
+    const double ratio = p < input.weight_ratios.size() ? input.weight_ratios[p] : 0.0;
+    weights.metric.push_back(Gauge({{"pool", pool}}, ratio));
+  }
+
+  MetricFamily healthy =
+      Family("cutover_endpoint_healthy",
+             "1 while the active health check sees the endpoint healthy.", MetricType::Gauge);
+  for (const EndpointState& endpoint : input.endpoints) {
+    if (endpoint.pool >= input.pools.size()) continue;
+    healthy.metric.push_back(
+        Gauge({{"pool", input.pools[endpoint.pool]}, {"endpoint", endpoint.address}},
+              endpoint.healthy ? 1.0 : 0.0));
+  }
+
+  MetricFamily ejections =
+      Family("cutover_endpoint_ejections_total", "Passive outlier ejections, summed over workers.",
+             MetricType::Counter);
+  ejections.metric.push_back(
+      Counter({}, Sum(input, [](const WorkerCounters& s) { return s.Ejections(); })));
+
+  MetricFamily version = Family("cutover_routing_version",
+                                "Version of the routing state the workers run.", MetricType::Gauge);
+  version.metric.push_back(Gauge({}, static_cast<double>(input.routing_version)));
+
+  MetricFamily build = Family("cutover_build_info", "Always 1; the labels say which build this is.",
+                              MetricType::Gauge);
+  build.metric.push_back(Gauge({{"version", input.version}}, 1.0));
+
+  std::vector<MetricFamily> families;
+  for (MetricFamily* family : {&requests, &decisions, &retries, &bytes, &weights, &healthy,
+                               &ejections, &version, &build}) {
+    families.push_back(std::move(*family));
+  }
+  return families;
+}
+
+std::string SerializeText(const std::vector<MetricFamily>& families) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+}  // namespace cutover::metrics

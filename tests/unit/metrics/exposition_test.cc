@@ -1,0 +1,51 @@
+#include "metrics/exposition.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace cutover::metrics {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(Exposition, SumsTheShardsOfEveryWorker) {
+  WorkerCounters first(2), second(2);
+  RequestRecord ok{
+      .pool = 1, .status = 200, .bytes_in = 10, .bytes_out = 100, .upstream_error = false};
+  RequestRecord failed{
+      .pool = 1, .status = 502, .bytes_in = 0, .bytes_out = 0, .upstream_error = true};
+  first.Record(ok);
+  second.Record(ok);
+  second.Record(failed);
+  first.RecordDecision(1, 0);
+  second.RecordDecision(1, 1);
+  second.RecordRetry(1);
+
+  ExpositionInput input;
+  input.pools = {"blue", "green"};
+  input.weight_ratios = {0.9, 0.1};
+  input.route_reasons = {"weight", "rule"};
+  input.endpoints = {{0, "127.0.0.1:1", true}, {1, "127.0.0.1:2", false}};
+  input.routing_version = 7;
+  input.version = "0.1.0";
+  input.shards = {&first, &second};
+  const std::string text = SerializeText(CollectFamilies(input));
+
+  EXPECT_THAT(text, HasSubstr("# TYPE cutover_requests_total counter"));
+  EXPECT_THAT(text, HasSubstr("cutover_requests_total{pool=\"green\",code=\"2xx\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_requests_total{pool=\"green\",code=\"5xx\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_requests_total{pool=\"blue\",code=\"2xx\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cutover_route_decisions_total{pool=\"green\",reason=\"weight\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_route_decisions_total{pool=\"green\",reason=\"rule\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_retries_total{pool=\"green\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_bytes_total{pool=\"green\",direction=\"out\"} 200\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_pool_weight_ratio{pool=\"blue\"} 0.9\n"));
+  EXPECT_THAT(text,
+              HasSubstr("cutover_endpoint_healthy{pool=\"green\",endpoint=\"127.0.0.1:2\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_routing_version 7\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_build_info{version=\"0.1.0\"} 1\n"));
+}
+
+}  // namespace
+}  // namespace cutover::metrics
