@@ -8,6 +8,7 @@
 #include "proxy/ctl/ctl_command.h"
 #include "proxy/demo_command.h"
 #include "proxy/server.h"
+#include "proxy/version.h"
 #include "tls/openssl_info.h"
 
 namespace {
@@ -87,8 +88,8 @@ int main(int argc, char** argv) {
   if (*demo) return cutover::proxy::RunDemo(listen, workers, demo_socket);
   if (ctl->parsed()) return ctl->Run();
   if (*version) {
-    std::printf("cutover 0.1.0 (%s, libuv %s)\n", cutover::tls::OpenSslVersion().c_str(),
-                uv_version_string());
+    std::printf("cutover %s (%s, libuv %s)\n", cutover::proxy::kCutoverVersion,
+                cutover::tls::OpenSslVersion().c_str(), uv_version_string());
     return 0;
   }
   return 2;

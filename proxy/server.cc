@@ -6,10 +6,12 @@
 #include <csignal>
 #include <ctime>
 
+#include "metrics/exposition.h"
 #include "proxy/config_loader.h"
 #include "proxy/log.h"
 #include "proxy/uv_callback.h"
 #include "proxy/uv_loop_close.h"
+#include "proxy/version.h"
 
 namespace cutover::proxy {
 namespace {
@@ -103,6 +105,7 @@ bool Server::StartAdmin(const Config& config, std::string* error) {
     return false;
   }
   api_->SetReload([this](const Caller& caller) { return ReloadFromAdmin(caller); });
+  api_->SetMetrics([this] { return ScrapeMetrics(); });
   admin::AdminApi* api = api_.get();
   admin_server_ = std::make_unique<admin::AdminServer>(
       [api](const admin::AdminRequest& request) { return api->Handle(request); });
@@ -274,6 +277,28 @@ void Server::WarnAboutExpiredRules() const {
     Log(LogLevel::kWarn, "rule '%s' has expired and still routes: remove it or extend expires",
         name.c_str());
   }
+}
+
+std::string Server::ScrapeMetrics() const {
+  const std::shared_ptr<const Snapshot> snapshot = control_.snapshot();
+  const routing::RoutingTable& table = *snapshot->routing;
+  metrics::ExpositionInput input;
+  for (std::size_t p = 0; p < table.pools().size(); ++p) {
+    input.pools.push_back(table.pools()[p].name);
+    input.weight_ratios.push_back(table.pools()[p].basis_points / 10000.0);
+    for (const ResolvedEndpoint& endpoint : snapshot->endpoints[p]) {
+      input.endpoints.push_back(
+          {p, endpoint.name, endpoint.health->healthy.load(std::memory_order_relaxed)});
+    }
+  }
+  for (std::size_t r = 0; r < metrics::kRouteReasonCount; ++r) {
+    input.route_reasons.emplace_back(
+        routing::RouteReasonName(static_cast<routing::RouteReason>(r)));
+  }
+  input.routing_version = table.version();
+  input.version = kCutoverVersion;
+  for (const auto& worker : workers_) input.shards.push_back(&worker->counters());
+  return metrics::SerializeText(metrics::CollectFamilies(input));
 }
 
 uint64_t Server::RequestsForPool(std::size_t pool) const {

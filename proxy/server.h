@@ -61,6 +61,8 @@ class Server {
   // Admin thread: runs Reload on the main loop (which owns the health checker) and waits.
   std::optional<std::vector<std::string>> ReloadFromAdmin(const Caller& caller);
   void OnReloadRequested();
+  // Any thread (the admin thread): the Prometheus text of the moment.
+  std::string ScrapeMetrics() const;
   void BeginShutdown(bool immediate);
   void WarnAboutExpiredRules() const;
 

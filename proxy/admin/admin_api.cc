@@ -236,6 +236,13 @@ AdminResponse AdminApi::Route(const AdminRequest& request, const Principal& prin
     if (method != "GET") return MethodNotAllowed("GET");
     return Audit(request);
   }
+  if (path == "/metrics" && metrics_) {
+    if (method != "GET") return MethodNotAllowed("GET");
+    AdminResponse response;
+    response.text_body = metrics_();
+    response.text_content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return response;
+  }
   if (path == "/v1/health") {
     if (method != "GET") return MethodNotAllowed("GET");
     return Answer(200, control_->Health());

@@ -34,6 +34,9 @@ class AdminApi {
   // before the admin server starts.
   using Reloader = std::function<std::optional<std::vector<std::string>>(const Caller&)>;
   void SetReload(Reloader reload) { reload_ = std::move(reload); }
+  // `GET /metrics`: the Prometheus text exposition of the moment. Set once, before the admin
+  // server starts.
+  void SetMetrics(std::function<std::string()> metrics) { metrics_ = std::move(metrics); }
 
  private:
   struct Principal {
@@ -62,6 +65,7 @@ class AdminApi {
   std::shared_ptr<const TokenSet> tokens_;
   std::atomic<bool> draining_{false};
   Reloader reload_;
+  std::function<std::string()> metrics_;
 };
 
 }  // namespace cutover::proxy::admin

@@ -236,12 +236,17 @@ class AdminConnection {
   }
 
   void Send(const AdminResponse& response, bool close_after) {
-    const std::string body = response.body.is_null() ? std::string() : response.body.dump() + "\n";
+    const bool text = !response.text_content_type.empty();
+    const std::string json_body =
+        text || response.body.is_null() ? std::string() : response.body.dump() + "\n";
+    const std::string& body = text ? response.text_body : json_body;
     std::string out;
     out.reserve(body.size() + 256);
     out += "HTTP/1.1 " + std::to_string(response.status) + " ";
     out += StatusReason(response.status);
-    out += "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ";
+    out += "\r\nContent-Type: ";
+    out += text ? response.text_content_type : std::string("application/json");
+    out += "\r\nCache-Control: no-store\r\nContent-Length: ";
     out += std::to_string(body.size());
     out += "\r\n";
     for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";

@@ -47,6 +47,9 @@ struct AdminResponse {
   int status = 200;
   nlohmann::json body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra ones (ETag, Allow, ...)
+  // A body that is not JSON (/metrics): sent as is with this content type when set.
+  std::string text_body;
+  std::string text_content_type;
 };
 
 using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;

@@ -1,0 +1,74 @@
+"""GET /metrics on the admin listener (docs/metrics.md): the Prometheus text exposition, with
+counts that equal what the backends saw."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from admin_helpers import backends_of
+
+SAMPLE = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
+
+
+def parse_exposition(text: str) -> dict:
+    """{(name, frozenset(labels)): value}; fails on any line that is not a comment or sample."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        key = (m.group(1), labels)
+        assert key not in samples, f"duplicate series {line!r}"
+        samples[key] = float(m.group(3))
+    return samples
+
+
+def value(samples: dict, name: str, **labels) -> float:
+    return samples[(name, frozenset(labels.items()))]
+
+
+def test_metrics_count_what_the_backends_saw(cutover):
+    px = cutover(admin=True, workers=2, weights={"blue": 50, "green": 50})
+    served = backends_of(px, 200)
+    r = px.admin().get("/metrics")
+    assert r.status == 200, r
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = parse_exposition(r.raw.decode())
+    assert px.blue.request_count == served.count("blue") > 0
+    assert px.green.request_count == served.count("green") > 0
+    for pool in ("blue", "green"):
+        assert value(samples, "cutover_requests_total", pool=pool, code="2xx") == \
+            served.count(pool)
+        assert value(samples, "cutover_requests_total", pool=pool, code="5xx") == 0
+        assert value(samples, "cutover_route_decisions_total", pool=pool, reason="weight") == \
+            served.count(pool)
+        assert value(samples, "cutover_pool_weight_ratio", pool=pool) == 0.5
+    assert value(samples, "cutover_routing_version") == px.admin().state()["version"]
+    assert value(samples, "cutover_endpoint_healthy", pool="green",
+                 endpoint=px.green.address) == 1
+
+
+def test_metrics_follow_a_weight_change_and_count_errors(cutover):
+    px = cutover(admin=True)
+    c = px.admin()
+    assert c.put_weights({"blue": 0, "green": 100}).status == 200
+    px.green.stop()  # every green request now fails at connect: 502 (or 503 via failover)
+    statuses = [px.get("/x").status for _ in range(5)]
+    samples = parse_exposition(c.get("/metrics").raw.decode())
+    assert value(samples, "cutover_pool_weight_ratio", pool="green") == 1
+    failed = sum(value(samples, "cutover_requests_total", pool=p, code="5xx")
+                 for p in ("blue", "green"))
+    served_by_blue = value(samples, "cutover_requests_total", pool="blue", code="2xx")
+    assert failed + served_by_blue == 5
+    assert failed == sum(1 for s in statuses if s >= 500)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_metrics_is_read_only(cutover, method):
+    px = cutover(admin=True)
+    r = px.admin().request(method, "/metrics")
+    assert r.status == 405 and r.headers["allow"] == "GET"
