@@ -1,0 +1,100 @@
+#include "metrics/sliding_window.h"
+
+#include <algorithm>
+
+#include "metrics/worker_counters.h"
+
+namespace cutover::metrics {
+namespace {
+
+// Single writer: a relaxed load + store is a plain add on x86 with no lock prefix.
+void Bump(std::atomic<uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void WindowSnapshot::Merge(const WindowSnapshot& other) {
+  for (std::size_t c = 0; c < kStatusClassCount; ++c) {
+    requests_by_class[c] += other.requests_by_class[c];
+  }
+  latency.Merge(other.latency);
+  covered_ms = std::max(covered_ms, other.covered_ms);
+}
+
+uint64_t WindowSnapshot::Requests() const {
+  uint64_t total = 0;
+  for (uint64_t n : requests_by_class) total += n;
+  return total;
+}
+
+double WindowSnapshot::ErrorRate() const {
+  const uint64_t answered = Requests() - requests_by_class[0];
+  if (answered == 0) return 0;
+  return static_cast<double>(requests_by_class[5]) / static_cast<double>(answered);
+}
+
+double WindowSnapshot::RequestsPerSecond() const {
+  if (covered_ms <= 0) return 0;
+  return static_cast<double>(Requests()) * 1000.0 / static_cast<double>(covered_ms);
+}
+
+SlidingWindow::SlidingWindow(int64_t slot_ms, std::size_t slot_count)
+    : slot_ms_(std::max<int64_t>(slot_ms, 1)),
+      slot_count_(std::max<std::size_t>(slot_count, 1)),
+      slots_(std::make_unique<Slot[]>(slot_count_)) {}
+
+void SlidingWindow::Record(int64_t now_ms, uint16_t status, uint64_t duration_us) {
+  // Slots are only ever reused forward: a clock stepping back must not reopen an old slot.
+  const int64_t epoch = std::max(std::max<int64_t>(now_ms, 0) / slot_ms_, current_epoch_);
+  Slot& slot = Rotate(epoch);
+  Bump(slot.requests_by_class[StatusClass(status)]);
+  Bump(slot.latency[LatencyBucket(duration_us)]);
+}
+
+// Slots skipped over by a jump are left as they are: their epoch no longer matches any
+// window a reader asks for, so they read as empty, and they are cleared here when the ring
+// comes round to them. A jump longer than the ring thus empties it at no cost.
+SlidingWindow::Slot& SlidingWindow::Rotate(int64_t epoch) {
+  Slot& slot = slots_[static_cast<std::size_t>(epoch) % slot_count_];
+  current_epoch_ = epoch;
+  if (slot.epoch.load(std::memory_order_relaxed) == epoch) return slot;
+  // Seqlock-style: a reader that saw the old epoch before and after its loads cannot have
+  // read any of the zeroes below (release fence here, acquire fence in ReadSlot).
+  slot.epoch.store(kNoEpoch, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (auto& n : slot.requests_by_class) n.store(0, std::memory_order_relaxed);
+  for (auto& n : slot.latency) n.store(0, std::memory_order_relaxed);
+  slot.epoch.store(epoch, std::memory_order_release);
+  return slot;
+}
+
+WindowSnapshot SlidingWindow::Read(int64_t now_ms, int64_t window_ms) const {
+  now_ms = std::max<int64_t>(now_ms, 0);
+  const int64_t oldest_start = now_ms - std::max<int64_t>(window_ms, 0);
+  const int64_t current = now_ms / slot_ms_;
+  WindowSnapshot snapshot;
+  for (std::size_t i = 0; i < slot_count_; ++i) {
+    const int64_t epoch = current - static_cast<int64_t>(i);
+    if (epoch < 0 || (i > 0 && epoch * slot_ms_ < oldest_start)) break;
+    snapshot.covered_ms = now_ms - epoch * slot_ms_;
+    ReadSlot(slots_[static_cast<std::size_t>(epoch) % slot_count_], epoch, snapshot);
+  }
+  return snapshot;
+}
+
+void SlidingWindow::ReadSlot(const Slot& slot, int64_t epoch, WindowSnapshot& into) const {
+  if (slot.epoch.load(std::memory_order_acquire) != epoch) return;  // idle or reused slot
+  WindowSnapshot read;
+  for (std::size_t c = 0; c < kStatusClassCount; ++c) {
+    read.requests_by_class[c] = slot.requests_by_class[c].load(std::memory_order_relaxed);
+  }
+  for (std::size_t b = 0; b < kLatencyBucketCount; ++b) {
+    read.latency.Add(b, slot.latency[b].load(std::memory_order_relaxed));
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (slot.epoch.load(std::memory_order_relaxed) != epoch) return;  // reused while we read
+  into.Merge(read);
+}
+
+}  // namespace cutover::metrics
