@@ -14,7 +14,9 @@ from proxy_process import free_port
 from recording_backend import CLOSE, Response, identify_handler
 
 NO_OUTLIER = {"consecutive_failures": 0}
-HEALTH = {"path": "/healthz", "interval": "200ms", "timeout": "100ms",
+# One probe decides (threshold 1), so the timeout leaves room for a Python backend on a busy
+# CI machine: at 100 ms a healthy endpoint occasionally timed out and its pool failed over.
+HEALTH = {"path": "/healthz", "interval": "300ms", "timeout": "250ms",
           "healthy_threshold": 1, "unhealthy_threshold": 1}
 
 
