@@ -15,7 +15,8 @@ using prometheus::MetricType;
 
 // The `code` label: status classes as Prometheus users know them; "none" when the client
 // got no status at all (it went away first).
-constexpr std::array<const char*, 6> kClassNames = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+constexpr std::array<const char*, kStatusClassCount> kClassNames = {"none", "1xx", "2xx",
+                                                                    "3xx",  "4xx", "5xx"};
 
 MetricFamily Family(std::string name, std::string help, MetricType type) {
   MetricFamily family;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "metrics/single_writer.h"
+
 namespace cutover::metrics {
 namespace {
 
@@ -16,11 +18,6 @@ constexpr bool BoundsAgree() {
   return true;
 }
 static_assert(BoundsAgree(), "kLatencyBoundsSeconds and kLatencyBoundsUs disagree");
-
-// Single writer: a relaxed load + store is a plain add on x86 with no lock prefix.
-void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
-  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
 
 }  // namespace
 

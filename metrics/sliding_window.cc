@@ -2,18 +2,10 @@
 
 #include <algorithm>
 
+#include "metrics/single_writer.h"
 #include "metrics/worker_counters.h"
 
 namespace cutover::metrics {
-namespace {
-
-// Single writer: a relaxed load + store is a plain add on x86 with no lock prefix.
-void Bump(std::atomic<uint64_t>& counter) {
-  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
-}  // namespace
-
 void WindowSnapshot::Merge(const WindowSnapshot& other) {
   for (std::size_t c = 0; c < kStatusClassCount; ++c) {
     requests_by_class[c] += other.requests_by_class[c];

@@ -21,11 +21,9 @@
 #include <memory>
 
 #include "metrics/latency_histogram.h"
+#include "metrics/worker_counters.h"
 
 namespace cutover::metrics {
-
-// Status classes as StatusClass() numbers them: 0 for "no status", 1..5 for 1xx..5xx.
-inline constexpr std::size_t kStatusClassCount = 6;
 
 struct WindowSnapshot {
   std::array<uint64_t, kStatusClassCount> requests_by_class{};

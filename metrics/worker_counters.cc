@@ -1,15 +1,8 @@
 #include "metrics/worker_counters.h"
 
+#include "metrics/single_writer.h"
+
 namespace cutover::metrics {
-namespace {
-
-// Single writer: a relaxed load + store is a plain add on x86 with no lock prefix.
-void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
-  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-
-}  // namespace
-
 void WorkerCounters::Record(const RequestRecord& record) {
 #if CUTOVER_METRICS
   if (record.pool >= pools_.size()) return;
@@ -61,12 +54,12 @@ uint64_t WorkerCounters::BytesOut(std::size_t pool) const {
 
 uint64_t WorkerCounters::Requests(std::size_t pool) const {
   uint64_t sum = 0;
-  for (std::size_t c = 0; c < 6; ++c) sum += RequestsInClass(pool, c);
+  for (std::size_t c = 0; c < kStatusClassCount; ++c) sum += RequestsInClass(pool, c);
   return sum;
 }
 
 uint64_t WorkerCounters::RequestsInClass(std::size_t pool, std::size_t status_class) const {
-  if (pool >= pools_.size() || status_class >= 6) return 0;
+  if (pool >= pools_.size() || status_class >= kStatusClassCount) return 0;
   return pools_[pool].requests_by_class[status_class].load(std::memory_order_relaxed);
 }
 

@@ -12,6 +12,9 @@
 
 namespace cutover::metrics {
 
+// Status classes: 0 for "no status" (the client went away first), 1..5 for 1xx..5xx.
+inline constexpr std::size_t kStatusClassCount = 6;
+
 // Index of a status class: 0 for "no status", 1..5 for 1xx..5xx.
 constexpr std::size_t StatusClass(uint16_t status) {
   return status >= 100 && status < 600 ? status / 100 : 0;
@@ -22,7 +25,7 @@ constexpr std::size_t StatusClass(uint16_t status) {
 inline constexpr std::size_t kRouteReasonCount = 5;
 
 struct PoolCounters {
-  std::array<std::atomic<uint64_t>, 6> requests_by_class{};
+  std::array<std::atomic<uint64_t>, kStatusClassCount> requests_by_class{};
   std::array<std::atomic<uint64_t>, kRouteReasonCount> decisions_by_reason{};
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> upstream_errors{0};
