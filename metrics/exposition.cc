@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -40,6 +41,22 @@ ClientMetric Gauge(std::vector<ClientMetric::Label> labels, double value) {
   return metric;
 }
 
+// Prometheus histograms count cumulatively, with a last +Inf bucket.
+ClientMetric Histogram(std::vector<ClientMetric::Label> labels, const HistogramSnapshot& snapshot) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.histogram.sample_count = snapshot.count();
+  metric.histogram.sample_sum = static_cast<double>(snapshot.sum_us()) / 1e6;
+  uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < kLatencyBucketCount; ++b) {
+    cumulative += snapshot.bucket(b);
+    const double bound = b < kLatencyBoundsSeconds.size() ? kLatencyBoundsSeconds[b]
+                                                          : std::numeric_limits<double>::infinity();
+    metric.histogram.bucket.push_back({cumulative, bound});
+  }
+  return metric;
+}
+
 // The sum over every worker's shard of `read(shard)`.
 template <typename Read>
 uint64_t Sum(const ExpositionInput& input, Read read) {
@@ -61,6 +78,9 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
              MetricType::Counter);
   MetricFamily bytes =
       Family("cutover_bytes_total", "Body bytes forwarded, by direction.", MetricType::Counter);
+  MetricFamily durations = Family("cutover_request_duration_seconds",
+                                  "From the first request byte to the last response byte, by pool.",
+                                  MetricType::Histogram);
   MetricFamily weights =
       Family("cutover_pool_weight_ratio", "The pool's share of weighted traffic (0 to 1).",
              MetricType::Gauge);
@@ -84,6 +104,9 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
     bytes.metric.push_back(
         Counter({{"pool", pool}, {"direction", "out"}},
                 Sum(input, [&](const WorkerCounters& s) { return s.BytesOut(p); })));
+    HistogramSnapshot latency;
+    for (const WorkerCounters* shard : input.shards) latency.Merge(shard->Latency(p));
+    durations.metric.push_back(Histogram({{"pool", pool}}, latency));
     const double ratio = p < input.weight_ratios.size() ? input.weight_ratios[p] : 0.0;
     weights.metric.push_back(Gauge({{"pool", pool}}, ratio));
   }
@@ -113,8 +136,8 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
   build.metric.push_back(Gauge({{"version", input.version}}, 1.0));
 
   std::vector<MetricFamily> families;
-  for (MetricFamily* family : {&requests, &decisions, &retries, &bytes, &weights, &healthy,
-                               &ejections, &version, &build}) {
+  for (MetricFamily* family : {&requests, &durations, &decisions, &retries, &bytes, &weights,
+                               &healthy, &ejections, &version, &build}) {
     families.push_back(std::move(*family));
   }
   return families;

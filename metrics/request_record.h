@@ -12,6 +12,8 @@ struct RequestRecord {
   uint64_t bytes_in = 0;   // request body bytes forwarded
   uint64_t bytes_out = 0;  // response body bytes forwarded
   bool upstream_error = false;
+  uint64_t duration_us = 0;  // first request byte to the last response byte
+  int64_t now_ms = 0;        // when it finished, on the worker's monotonic loop clock
 };
 
 }  // namespace cutover::metrics

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "metrics/single_writer.h"
-#include "metrics/worker_counters.h"
 
 namespace cutover::metrics {
 void WindowSnapshot::Merge(const WindowSnapshot& other) {

@@ -21,7 +21,7 @@
 #include <memory>
 
 #include "metrics/latency_histogram.h"
-#include "metrics/worker_counters.h"
+#include "metrics/status_class.h"
 
 namespace cutover::metrics {
 

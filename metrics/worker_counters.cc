@@ -11,6 +11,8 @@ void WorkerCounters::Record(const RequestRecord& record) {
   if (record.upstream_error) Bump(pool.upstream_errors, 1);
   Bump(pool.bytes_in, record.bytes_in);
   Bump(pool.bytes_out, record.bytes_out);
+  pool.latency.Record(record.duration_us);
+  pool.recent.Record(record.now_ms, record.status, record.duration_us);
 #else
   (void)record;
 #endif
@@ -42,6 +44,14 @@ uint64_t WorkerCounters::Decisions(std::size_t pool, std::size_t reason) const {
 
 uint64_t WorkerCounters::Retries(std::size_t pool) const {
   return pool < pools_.size() ? pools_[pool].retries.load(std::memory_order_relaxed) : 0;
+}
+
+HistogramSnapshot WorkerCounters::Latency(std::size_t pool) const {
+  return pool < pools_.size() ? pools_[pool].latency.Snapshot() : HistogramSnapshot();
+}
+
+WindowSnapshot WorkerCounters::Recent(std::size_t pool, int64_t now_ms, int64_t window_ms) const {
+  return pool < pools_.size() ? pools_[pool].recent.Read(now_ms, window_ms) : WindowSnapshot();
 }
 
 uint64_t WorkerCounters::BytesIn(std::size_t pool) const {

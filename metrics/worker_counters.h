@@ -8,17 +8,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "metrics/latency_histogram.h"
 #include "metrics/request_record.h"
+#include "metrics/sliding_window.h"
+#include "metrics/status_class.h"
 
 namespace cutover::metrics {
-
-// Status classes: 0 for "no status" (the client went away first), 1..5 for 1xx..5xx.
-inline constexpr std::size_t kStatusClassCount = 6;
-
-// Index of a status class: 0 for "no status", 1..5 for 1xx..5xx.
-constexpr std::size_t StatusClass(uint16_t status) {
-  return status >= 100 && status < 600 ? status / 100 : 0;
-}
 
 // Route reasons, in the order of routing::RouteReason (weight, rule, pin, failover,
 // unavailable); metrics/ does not depend on routing/, so the count is restated here.
@@ -31,6 +26,8 @@ struct PoolCounters {
   std::atomic<uint64_t> upstream_errors{0};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
+  LatencyHistogram latency;  // since start, for Prometheus
+  SlidingWindow recent;      // the last 10 minutes, for /v1/compare and guardrails
 };
 
 class WorkerCounters {
@@ -52,6 +49,9 @@ class WorkerCounters {
   uint64_t Retries(std::size_t pool) const;
   uint64_t BytesIn(std::size_t pool) const;   // request body bytes forwarded
   uint64_t BytesOut(std::size_t pool) const;  // response body bytes forwarded
+  HistogramSnapshot Latency(std::size_t pool) const;
+  // The last `window_ms` up to `now_ms` (the same monotonic clock the worker records with).
+  WindowSnapshot Recent(std::size_t pool, int64_t now_ms, int64_t window_ms) const;
   uint64_t Ejections() const { return ejections_.load(std::memory_order_relaxed); }
 
  private:

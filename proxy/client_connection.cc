@@ -885,7 +885,9 @@ void ClientConnection::FinishExchange() {
                    .status = static_cast<uint16_t>(ex_.status),
                    .bytes_in = ex_.bytes_in,
                    .bytes_out = ex_.bytes_out,
-                   .upstream_error = ex_.error != UpstreamError::kNone});
+                   .upstream_error = ex_.error != UpstreamError::kNone,
+                   .duration_us = (uv_hrtime() - ex_.start_ns) / 1000,
+                   .now_ms = worker_->NowMs()});
   if (ex_.endpoint != nullptr && ex_.status != 0) {
     // Passive outlier detection counts upstream errors and 5xx answers (DESIGN §4).
     worker_->RecordOutcome(ex_.endpoint, ex_.error != UpstreamError::kNone || ex_.status >= 500);

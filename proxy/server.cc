@@ -3,10 +3,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 
 #include "metrics/exposition.h"
+#include "proxy/admin/state_json.h"
 #include "proxy/config_loader.h"
 #include "proxy/log.h"
 #include "proxy/uv_callback.h"
@@ -106,6 +108,7 @@ bool Server::StartAdmin(const Config& config, std::string* error) {
   }
   api_->SetReload([this](const Caller& caller) { return ReloadFromAdmin(caller); });
   api_->SetMetrics([this] { return ScrapeMetrics(); });
+  api_->SetCompare([this](int64_t window_ms) { return Compare(window_ms); });
   admin::AdminApi* api = api_.get();
   admin_server_ = std::make_unique<admin::AdminServer>(
       [api](const admin::AdminRequest& request) { return api->Handle(request); });
@@ -299,6 +302,55 @@ std::string Server::ScrapeMetrics() const {
   input.version = kCutoverVersion;
   for (const auto& worker : workers_) input.shards.push_back(&worker->counters());
   return metrics::SerializeText(metrics::CollectFamilies(input));
+}
+
+nlohmann::json Server::Compare(int64_t window_ms) const {
+  const std::shared_ptr<const Snapshot> snapshot = control_.snapshot();
+  const routing::RoutingTable& table = *snapshot->routing;
+  // The workers record on their loop clock (uv_now: CLOCK_MONOTONIC in ms); read on the same.
+  const int64_t now_ms = static_cast<int64_t>(uv_hrtime() / 1'000'000);
+  const nlohmann::json weights = admin::StateToJson(table.spec(), table.version())["weights"];
+  nlohmann::json pools = nlohmann::json::object();
+  std::vector<metrics::WindowSnapshot> windows(table.pools().size());
+  for (std::size_t p = 0; p < table.pools().size(); ++p) {
+    for (const auto& worker : workers_) {
+      windows[p].Merge(worker->counters().Recent(p, now_ms, window_ms));
+    }
+    const metrics::WindowSnapshot& w = windows[p];
+    const std::string& name = table.pools()[p].name;
+    pools[name] = {{"weight", weights[name]},
+                   {"requests", w.Requests()},
+                   {"requests_per_second", w.RequestsPerSecond()},
+                   {"errors", w.requests_by_class[5]},
+                   {"error_rate", w.ErrorRate()},
+                   {"p50_ms", w.latency.Quantile(0.5) * 1e3},
+                   {"p90_ms", w.latency.Quantile(0.9) * 1e3},
+                   {"p99_ms", w.latency.Quantile(0.99) * 1e3}};
+  }
+  nlohmann::json delta = nullptr;
+  const int base = table.baseline_index();
+  const int candidate = table.candidate_index();
+  if (base >= 0 && candidate >= 0) {
+    const nlohmann::json& b = pools[table.pools()[base].name];
+    const nlohmann::json& c = pools[table.pools()[candidate].name];
+    const double base_p99 = b["p99_ms"].get<double>();
+    delta = {{"error_rate", c["error_rate"].get<double>() - b["error_rate"].get<double>()},
+             {"p50_ms", c["p50_ms"].get<double>() - b["p50_ms"].get<double>()},
+             {"p99_ms", c["p99_ms"].get<double>() - base_p99},
+             {"p99_ratio", base_p99 > 0 ? nlohmann::json(c["p99_ms"].get<double>() / base_p99)
+                                        : nlohmann::json(nullptr)}};
+  }
+  int64_t covered_ms = 0;
+  for (const metrics::WindowSnapshot& w : windows) covered_ms = std::max(covered_ms, w.covered_ms);
+  return {{"version", table.version()},
+          {"window_seconds", static_cast<double>(window_ms) / 1e3},
+          {"covered_seconds", static_cast<double>(covered_ms) / 1e3},
+          {"baseline",
+           table.baseline().empty() ? nlohmann::json(nullptr) : nlohmann::json(table.baseline())},
+          {"candidate",
+           table.candidate().empty() ? nlohmann::json(nullptr) : nlohmann::json(table.candidate())},
+          {"pools", std::move(pools)},
+          {"delta", std::move(delta)}};
 }
 
 uint64_t Server::RequestsForPool(std::size_t pool) const {

@@ -63,6 +63,8 @@ class Server {
   void OnReloadRequested();
   // Any thread (the admin thread): the Prometheus text of the moment.
   std::string ScrapeMetrics() const;
+  // Any thread (the admin thread): `GET /v1/compare` over the last `window_ms`.
+  nlohmann::json Compare(int64_t window_ms) const;
   void BeginShutdown(bool immediate);
   void WarnAboutExpiredRules() const;
 

@@ -9,6 +9,7 @@
 
 #include "proxy/admin/audit_log.h"
 #include "proxy/admin/state_json.h"
+#include "proxy/duration.h"
 #include "proxy/log.h"
 
 namespace cutover::proxy::admin {
@@ -19,6 +20,10 @@ using nlohmann::json;
 constexpr std::size_t kMaxReason = 1024;
 constexpr std::size_t kDefaultAuditLimit = 50;
 constexpr std::size_t kMaxAuditLimit = 1000;
+// /v1/compare reads the workers' sliding windows, which keep 10 minutes.
+constexpr int64_t kDefaultCompareWindowMs = 60'000;
+constexpr int64_t kMinCompareWindowMs = 1'000;
+constexpr int64_t kMaxCompareWindowMs = 600'000;
 
 AdminResponse Answer(int status, json body) {
   AdminResponse response;
@@ -242,6 +247,10 @@ AdminResponse AdminApi::Route(const AdminRequest& request, const Principal& prin
     response.text_body = metrics_();
     response.text_content_type = "text/plain; version=0.0.4; charset=utf-8";
     return response;
+  }
+  if (path == "/v1/compare" && compare_) {
+    if (method != "GET") return MethodNotAllowed("GET");
+    return Compare(request);
   }
   if (path == "/v1/health") {
     if (method != "GET") return MethodNotAllowed("GET");
@@ -483,6 +492,23 @@ AdminResponse AdminApi::History(const AdminRequest& request) {
     return Error(400, "limit", "limit must be 1 to " + std::to_string(kHistoryLimit));
   }
   return Answer(200, control_->History(limit.value_or(kHistoryLimit)));
+}
+
+AdminResponse AdminApi::Compare(const AdminRequest& request) {
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string bad;
+  if (!ParseQuery(request.query, {"window"}, &params, &bad)) {
+    return Error(400, bad, "unknown or repeated query parameter");
+  }
+  int64_t window_ms = kDefaultCompareWindowMs;
+  for (const auto& [key, value] : params) {
+    const std::optional<std::chrono::milliseconds> window = ParseDuration(value);
+    if (!window || window->count() < kMinCompareWindowMs || window->count() > kMaxCompareWindowMs) {
+      return Error(400, "window", "window must be a duration from 1s to 10m, e.g. 60s");
+    }
+    window_ms = window->count();
+  }
+  return Answer(200, compare_(window_ms));
 }
 
 AdminResponse AdminApi::Audit(const AdminRequest& request) {

@@ -37,6 +37,9 @@ class AdminApi {
   // `GET /metrics`: the Prometheus text exposition of the moment. Set once, before the admin
   // server starts.
   void SetMetrics(std::function<std::string()> metrics) { metrics_ = std::move(metrics); }
+  // `GET /v1/compare?window=60s`: blue and green over the last window. Set once, before start.
+  using Comparer = std::function<nlohmann::json(int64_t window_ms)>;
+  void SetCompare(Comparer compare) { compare_ = std::move(compare); }
 
  private:
   struct Principal {
@@ -55,6 +58,7 @@ class AdminApi {
   AdminResponse Revert(const AdminRequest& request, const Principal& principal);
   AdminResponse Audit(const AdminRequest& request);
   AdminResponse History(const AdminRequest& request);
+  AdminResponse Compare(const AdminRequest& request);
   AdminResponse Reload(const AdminRequest& request, const Principal& principal);
   // A refused mutating call that never reached the control plane still goes to the audit log.
   AdminResponse Refuse(const AdminRequest& request, const Principal* principal,
@@ -66,6 +70,7 @@ class AdminApi {
   std::atomic<bool> draining_{false};
   Reloader reload_;
   std::function<std::string()> metrics_;
+  Comparer compare_;
 };
 
 }  // namespace cutover::proxy::admin

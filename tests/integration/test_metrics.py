@@ -8,6 +8,7 @@ import re
 import pytest
 
 from admin_helpers import backends_of
+from recording_backend import Response
 
 SAMPLE = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
 
@@ -72,3 +73,51 @@ def test_metrics_is_read_only(cutover, method):
     px = cutover(admin=True)
     r = px.admin().request(method, "/metrics")
     assert r.status == 405 and r.headers["allow"] == "GET"
+
+
+def test_latency_histogram_counts_every_request(cutover):
+    px = cutover(admin=True, weights={"blue": 50, "green": 50})
+    served = backends_of(px, 100)
+    samples = parse_exposition(px.admin().get("/metrics").raw.decode())
+    for pool in ("blue", "green"):
+        count = value(samples, "cutover_request_duration_seconds_count", pool=pool)
+        assert count == served.count(pool)
+        assert value(samples, "cutover_request_duration_seconds_bucket", pool=pool,
+                     le="+Inf") == count
+        assert value(samples, "cutover_request_duration_seconds_sum", pool=pool) > 0
+
+
+def test_compare_shows_a_slow_and_failing_candidate(cutover):
+    """Green answers 503 to every other request and takes 30 ms; blue is fast and fine."""
+    px = cutover(admin=True, weights={"blue": 50, "green": 50})
+    flip = {"n": 0}
+
+    def green(req):
+        flip["n"] += 1
+        return Response(503 if flip["n"] % 2 else 200, body=b"green", delay=0.03)
+
+    px.green.handler = green
+    conn = px.connect()
+    for i in range(200):
+        conn.get(f"/c{i}")
+    r = px.admin().get("/v1/compare?window=60s")
+    assert r.status == 200, r
+    body = r.json
+    blue, green_ = body["pools"]["blue"], body["pools"]["green"]
+    assert blue["requests"] + green_["requests"] == 200
+    assert blue["requests"] == px.blue.request_count
+    assert blue["error_rate"] == 0
+    assert green_["errors"] == (green_["requests"] + 1) // 2
+    assert 0.45 <= green_["error_rate"] <= 0.55
+    assert green_["p50_ms"] >= 25 and blue["p50_ms"] < green_["p50_ms"]
+    assert body["delta"]["error_rate"] == green_["error_rate"]
+    assert body["delta"]["p99_ratio"] > 1
+    assert body["baseline"] == "blue" and body["candidate"] == "green"
+    assert body["window_seconds"] == 60
+
+
+@pytest.mark.parametrize("window", ["0s", "11m", "abc", ""])
+def test_compare_refuses_a_bad_window(cutover, window):
+    px = cutover(admin=True)
+    r = px.admin().get(f"/v1/compare?window={window}")
+    assert r.status == 400 and r.json["field"] == "window", r

@@ -10,10 +10,20 @@ using ::testing::HasSubstr;
 
 TEST(Exposition, SumsTheShardsOfEveryWorker) {
   WorkerCounters first(2), second(2);
-  RequestRecord ok{
-      .pool = 1, .status = 200, .bytes_in = 10, .bytes_out = 100, .upstream_error = false};
-  RequestRecord failed{
-      .pool = 1, .status = 502, .bytes_in = 0, .bytes_out = 0, .upstream_error = true};
+  RequestRecord ok{.pool = 1,
+                   .status = 200,
+                   .bytes_in = 10,
+                   .bytes_out = 100,
+                   .upstream_error = false,
+                   .duration_us = 700,
+                   .now_ms = 1000};
+  RequestRecord failed{.pool = 1,
+                       .status = 502,
+                       .bytes_in = 0,
+                       .bytes_out = 0,
+                       .upstream_error = true,
+                       .duration_us = 20'000,
+                       .now_ms = 1000};
   first.Record(ok);
   second.Record(ok);
   second.Record(failed);
@@ -45,6 +55,16 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
               HasSubstr("cutover_endpoint_healthy{pool=\"green\",endpoint=\"127.0.0.1:2\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("cutover_routing_version 7\n"));
   EXPECT_THAT(text, HasSubstr("cutover_build_info{version=\"0.1.0\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE cutover_request_duration_seconds histogram"));
+  // 700 us twice (le 0.001) and 20 ms once (le 0.025), cumulative.
+  const std::string bucket = "cutover_request_duration_seconds_bucket{pool=\"green\",le=";
+  EXPECT_THAT(text, HasSubstr(bucket + "\"0.0005\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr(bucket + "\"0.001\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr(bucket + "\"0.01\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr(bucket + "\"0.025\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr(bucket + "\"+Inf\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_request_duration_seconds_count{pool=\"green\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_request_duration_seconds_sum{pool=\"green\"} 0.0214\n"));
 }
 
 }  // namespace
