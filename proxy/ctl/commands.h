@@ -20,6 +20,7 @@ int RunRulesList(Session& session);
 int RunHistory(Session& session, std::optional<unsigned> limit);
 int RunAudit(Session& session, std::optional<unsigned> limit, std::optional<unsigned> offset);
 int RunHealth(Session& session);
+int RunCompare(Session& session, const std::string& window);
 
 // weights_commands.cc: the split, with If-Match of the version the plan was computed from.
 int RunWeightsSet(Session& session, const std::vector<std::string>& assignments);

@@ -55,6 +55,7 @@ class Command final : public CtlCommand {
   unsigned history_limit_value_ = 0;
   unsigned audit_limit_value_ = 0;
   unsigned offset_ = 0;
+  std::string compare_window_ = "60s";
   CLI::Option* history_limit_ = nullptr;
   CLI::Option* audit_limit_ = nullptr;
   CLI::Option* audit_offset_ = nullptr;
@@ -118,6 +119,13 @@ void Command::AddReadCommands() {
       return RunAudit(s, IfGiven(audit_limit_, audit_limit_value_),
                       IfGiven(audit_offset_, offset_));
     });
+  });
+
+  auto* compare = ctl_->add_subcommand("compare", "Blue and green side by side, recent window");
+  compare->add_option("--window", compare_window_, "a duration from 1s to 10m")
+      ->capture_default_str();
+  handlers_.emplace_back(compare, [this] {
+    return WithSession([this](Session& s) { return RunCompare(s, compare_window_); });
   });
 
   auto* health = ctl_->add_subcommand("health", "Endpoint health and ejections");

@@ -1,5 +1,5 @@
-// status, rules list, history, audit, health: one GET each, shown as tables or, with --json,
-// as the server's body.
+// status, rules list, history, audit, compare, health: one GET each, shown as tables or, with
+// --json, as the server's body.
 #include <string>
 
 #include "proxy/ctl/commands.h"
@@ -46,6 +46,11 @@ int RunHistory(Session& session, std::optional<unsigned> limit) {
 
 int RunAudit(Session& session, std::optional<unsigned> limit, std::optional<unsigned> offset) {
   return Show(session, session.Get("/v1/audit" + Query(limit, offset)), &AuditView);
+}
+
+int RunCompare(Session& session, const std::string& window) {
+  // The window is a duration the server validates ("60s", "5m"); it needs no escaping.
+  return Show(session, session.Get("/v1/compare?window=" + window), &CompareView);
 }
 
 int RunHealth(Session& session) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string_view>
 
 #include "proxy/ctl/table.h"
@@ -37,6 +38,14 @@ std::string Field(const json& object, const char* key) {
   if (!object.is_object()) return std::string(kMissing);
   const auto it = object.find(key);
   return it == object.end() ? std::string(kMissing) : Cell(*it);
+}
+
+// A number with `decimals` places, "-" when it is not a number (a ratio over nothing is null).
+std::string Fixed(const json& value, int decimals) {
+  if (!value.is_number()) return std::string(kMissing);
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value.get<double>());
+  return text;
 }
 
 const json& Member(const json& object, const char* key) {
@@ -184,6 +193,31 @@ std::string HealthView(const json& health) {
   }
   std::string out = "version " + Field(health, "version") + "\n\n";
   return out + (table.empty() ? "no pools\n" : table.Render());
+}
+
+std::string CompareView(const json& compare) {
+  Table table({"POOL", "WEIGHT", "REQUESTS", "REQ/S", "ERROR RATE", "P50 MS", "P90 MS", "P99 MS"});
+  const json& pools = Member(compare, "pools");
+  if (pools.is_object()) {
+    for (const auto& [name, pool] : pools.items()) {
+      table.AddRow({name, Field(pool, "weight"), Field(pool, "requests"),
+                    Fixed(Member(pool, "requests_per_second"), 1),
+                    Fixed(Member(pool, "error_rate"), 4), Fixed(Member(pool, "p50_ms"), 1),
+                    Fixed(Member(pool, "p90_ms"), 1), Fixed(Member(pool, "p99_ms"), 1)});
+    }
+  }
+  std::string out = "version " + Field(compare, "version") + ", last " +
+                    Fixed(Member(compare, "covered_seconds"), 0) + " s of a " +
+                    Fixed(Member(compare, "window_seconds"), 0) + " s window\n\n";
+  out += table.empty() ? "no pools\n" : table.Render();
+  const json& delta = Member(compare, "delta");
+  if (delta.is_object()) {
+    out += "\n" + Field(compare, "candidate") + " - " + Field(compare, "baseline") +
+           ": error rate " + Fixed(Member(delta, "error_rate"), 4) + ", p50 " +
+           Fixed(Member(delta, "p50_ms"), 1) + " ms, p99 " + Fixed(Member(delta, "p99_ms"), 1) +
+           " ms, p99 ratio " + Fixed(Member(delta, "p99_ratio"), 2) + "\n";
+  }
+  return out;
 }
 
 std::string ChangeView(const json& state) {

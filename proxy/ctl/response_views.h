@@ -22,6 +22,9 @@ std::string HistoryView(const nlohmann::json& history);
 // `GET /v1/audit`.
 std::string AuditView(const nlohmann::json& audit);
 
+// `GET /v1/compare`: a row per pool and the candidate-minus-baseline deltas.
+std::string CompareView(const nlohmann::json& compare);
+
 // `GET /v1/health`.
 std::string HealthView(const nlohmann::json& health);
 

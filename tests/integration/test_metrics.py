@@ -3,11 +3,13 @@ counts that equal what the backends saw."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from admin_helpers import backends_of
+from proxy_process import run_cli
 from recording_backend import Response
 
 SAMPLE = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
@@ -121,3 +123,19 @@ def test_compare_refuses_a_bad_window(cutover, window):
     px = cutover(admin=True)
     r = px.admin().get(f"/v1/compare?window={window}")
     assert r.status == 400 and r.json["field"] == "window", r
+
+
+def test_ctl_compare_prints_both_pools(cutover):
+    px = cutover(admin=True, weights={"blue": 50, "green": 50})
+    backends_of(px, 40)
+    out = run_cli("ctl", "--socket", px.admin_socket, "compare", "--window", "30s")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.split()[:1] == ["blue"] for line in lines), out.stdout
+    assert any(line.split()[:1] == ["green"] for line in lines), out.stdout
+    assert "green - blue: error rate 0.0000" in out.stdout
+    js = run_cli("ctl", "--socket", px.admin_socket, "--json", "compare")
+    assert js.returncode == 0
+    body = json.loads(js.stdout)
+    assert body["pools"]["blue"]["requests"] + body["pools"]["green"]["requests"] == 40
+    assert body["window_seconds"] == 60
