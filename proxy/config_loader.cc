@@ -24,6 +24,7 @@
 
 #include "proxy/duration.h"
 #include "routing/condition_names.h"
+#include "routing/weighted_split.h"
 
 namespace cutover::proxy {
 namespace {
@@ -104,17 +105,6 @@ std::string KeyPath(std::string_view parent, std::string_view key) {
   std::string out(parent);
   if (!out.empty()) out += '.';
   out += IsBareKey(key) ? std::string(key) : Quote(key);
-  return out;
-}
-
-// 1050 -> "10.5", 1 -> "0.01", 10000 -> "100".
-std::string FormatPercent(uint64_t basis_points) {
-  std::string out = std::to_string(basis_points / 100);
-  const uint64_t cents = basis_points % 100;
-  if (cents == 0) return out;
-  out += '.';
-  out += static_cast<char>('0' + cents / 10);
-  if (cents % 10 != 0) out += static_cast<char>('0' + cents % 10);
   return out;
 }
 
@@ -446,9 +436,8 @@ class Loader {
 };
 
 void Loader::Load(const toml::table& root, Config* config) {
-  RejectUnknownKeys(root, "",
-                    {"listener", "admin", "pools", "routing", "timeouts", "limits", "log",
-                     "headers"});
+  RejectUnknownKeys(
+      root, "", {"listener", "admin", "pools", "routing", "timeouts", "limits", "log", "headers"});
   ParseListener(root, &config->listener);
   ParseAdmin(root, &config->admin);
   ParsePools(root, &config->routing);
@@ -762,7 +751,7 @@ void Loader::ParseWeights(const toml::node& node, routing::RoutingSpec* spec) {
   // A sum over weights that are partly wrong would only repeat the errors above.
   if (complete && sum != kFullWeight) {
     Error("routing.weights", LineOf(node.source()),
-          "weights must sum to 100, they sum to " + FormatPercent(sum));
+          "weights must sum to 100, they sum to " + routing::FormatPercent(sum));
   }
 }
 
@@ -808,7 +797,8 @@ void Loader::CheckWeightedPoolsHaveEndpoints(const routing::RoutingSpec& spec) {
     const routing::PoolSpec& pool = spec.pools[i];
     if (pool.basis_points == 0 || !pool_origins_[i].endpoints_empty) continue;
     Error(KeyPath(KeyPath("pools", pool.name), "endpoints"), pool_origins_[i].endpoints_line,
-          "must not be empty: the pool has a weight of " + FormatPercent(pool.basis_points) + "%");
+          "must not be empty: the pool has a weight of " +
+              routing::FormatPercent(pool.basis_points) + "%");
   }
 }
 
@@ -1342,9 +1332,9 @@ void Loader::ParseAdmin(const toml::table& root, AdminConfig* out) {
   const toml::table* admin = Section(root, "admin");
   if (admin == nullptr) return;
   out->enabled = true;
-  RejectUnknownKeys(*admin, "admin",
-                    {"socket", "allow_uids", "address", "tokens_file", "state_file", "audit_log",
-                     "body_bytes"});
+  RejectUnknownKeys(
+      *admin, "admin",
+      {"socket", "allow_uids", "address", "tokens_file", "state_file", "audit_log", "body_bytes"});
   ReadPath(*admin, "admin", "socket", true, &out->socket);
   ReadPath(*admin, "admin", "tokens_file", false, &out->tokens_file);
   ReadPath(*admin, "admin", "state_file", true, &out->state_file);

@@ -16,4 +16,14 @@ std::size_t PoolForBucket(std::span<const uint32_t> basis_points, uint32_t bucke
   return last_weighted;
 }
 
+std::string FormatPercent(uint64_t basis_points) {
+  std::string out = std::to_string(basis_points / 100);
+  const uint64_t cents = basis_points % 100;
+  if (cents == 0) return out;
+  out += '.';
+  out += static_cast<char>('0' + cents / 10);
+  if (cents % 10 != 0) out += static_cast<char>('0' + cents % 10);
+  return out;
+}
+
 }  // namespace cutover::routing

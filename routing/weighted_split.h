@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 namespace cutover::routing {
 
@@ -21,5 +22,9 @@ std::size_t PoolForBucket(std::span<const uint32_t> basis_points, uint32_t bucke
 constexpr uint32_t BucketFromRandom(uint64_t random) {
   return static_cast<uint32_t>((static_cast<unsigned __int128>(random) * kBucketCount) >> 64);
 }
+
+// Basis points as the shortest percent text, for messages and tables: 2000 -> "20",
+// 1250 -> "12.5", 1 -> "0.01".
+std::string FormatPercent(uint64_t basis_points);
 
 }  // namespace cutover::routing

@@ -58,16 +58,6 @@ bool ParsePercent(std::string_view text, uint32_t* basis_points, std::string* er
   return true;
 }
 
-std::string FormatPercent(uint32_t basis_points) {
-  std::string text = std::to_string(basis_points / 100);
-  const uint32_t fraction = basis_points % 100;
-  if (fraction == 0) return text;
-  text += '.';
-  text += static_cast<char>('0' + fraction / 10);
-  if (fraction % 10 != 0) text += static_cast<char>('0' + fraction % 10);
-  return text;
-}
-
 // The server parses with get<double>() and rounds to basis points, so a double is exact enough;
 // whole numbers go out as integers so the audit log reads "20", not "20.0".
 nlohmann::json PercentJson(uint32_t basis_points) {

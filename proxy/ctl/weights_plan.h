@@ -21,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "routing/weighted_split.h"
+
 namespace cutover::proxy::ctl {
 
 // One pool as the plan needs it, read from `GET /v1/state`.
@@ -51,8 +53,9 @@ struct PoolWeight {
 // exponent, more than two decimals, and anything over 100. On failure *error says why.
 bool ParsePercent(std::string_view text, uint32_t* basis_points, std::string* error);
 
-// Basis points as the shortest percent text: 2000 -> "20", 1250 -> "12.5", 1 -> "0.01".
-std::string FormatPercent(uint32_t basis_points);
+// Basis points as the shortest percent text (the router's, so ctl and the config loader
+// print weights alike).
+using routing::FormatPercent;
 
 // Basis points as a JSON number the server reads back exactly: an integer when whole.
 nlohmann::json PercentJson(uint32_t basis_points);
