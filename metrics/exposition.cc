@@ -131,13 +131,26 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
                                 "Version of the routing state the workers run.", MetricType::Gauge);
   version.metric.push_back(Gauge({}, static_cast<double>(input.routing_version)));
 
+  MetricFamily changes =
+      Family("cutover_config_changes_total", "Routing changes (admin calls, reloads), by result.",
+             MetricType::Counter);
+  changes.metric.push_back(Counter({{"result", "applied"}}, input.changes_applied));
+  changes.metric.push_back(Counter({{"result", "rejected"}}, input.changes_rejected));
+
+  MetricFamily expired =
+      Family("cutover_flag_expired", "1 for each enabled rule past its expires date: flag debt.",
+             MetricType::Gauge);
+  for (const std::string& rule : input.expired_rules) {
+    expired.metric.push_back(Gauge({{"rule", rule}}, 1.0));
+  }
+
   MetricFamily build = Family("cutover_build_info", "Always 1; the labels say which build this is.",
                               MetricType::Gauge);
   build.metric.push_back(Gauge({{"version", input.version}}, 1.0));
 
   std::vector<MetricFamily> families;
   for (MetricFamily* family : {&requests, &durations, &decisions, &retries, &bytes, &weights,
-                               &healthy, &ejections, &version, &build}) {
+                               &healthy, &ejections, &version, &changes, &expired, &build}) {
     families.push_back(std::move(*family));
   }
   return families;

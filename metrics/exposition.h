@@ -30,7 +30,10 @@ struct ExpositionInput {
   std::vector<std::string> route_reasons;  // parallel to the decision reason indices
   std::vector<EndpointState> endpoints;
   uint64_t routing_version = 0;
-  std::string version;  // cutover's version, for cutover_build_info
+  uint64_t changes_applied = 0;   // routing changes accepted (admin calls and reloads)
+  uint64_t changes_rejected = 0;  // refused: bad input, stale If-Match, wrong role, failed disk
+  std::vector<std::string> expired_rules;  // enabled rules past their `expires`
+  std::string version;                     // cutover's version, for cutover_build_info
   std::vector<const WorkerCounters*> shards;
 };
 

@@ -285,6 +285,7 @@ ControlAnswer ControlPlane::Commit(const ChangeRequest& request, routing::Routin
   }
   state_file_text_ = std::move(pending_state_file_text_);
   const int64_t switch_us = PublishAndWait(snapshot);
+  applied_.fetch_add(1, std::memory_order_relaxed);
   snapshot_ = std::move(snapshot);
   version_ = version;
   history_ = std::move(history);
@@ -307,6 +308,7 @@ ControlAnswer ControlPlane::Reject(const ChangeRequest& request, int status,
                                    const admin::FieldError& error, json extra) {
   json body = ErrorBody(error);
   body.update(extra);
+  rejected_.fetch_add(1, std::memory_order_relaxed);
   const std::string result = std::to_string(status) + ": " + error.message;
   Audit(request, nullptr, request.request, result, version_);
   return {status, std::move(body)};
@@ -354,6 +356,7 @@ bool ControlPlane::ApplyConfig(const Config& next, const Caller& caller, std::st
   }
   state_file_text_ = std::move(pending_state_file_text_);
   PublishAndWait(snapshot);
+  applied_.fetch_add(1, std::memory_order_relaxed);
   snapshot_ = std::move(snapshot);
   version_ = version;
   config_digest_ = digest;

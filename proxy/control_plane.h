@@ -13,6 +13,7 @@
 // every call here) and to the health registry.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -112,6 +113,10 @@ class ControlPlane {
 
   const AdminConfig& admin_config() const { return admin_; }
 
+  // For cutover_config_changes_total: changes applied and refused since start (any thread).
+  uint64_t changes_applied() const { return applied_.load(std::memory_order_relaxed); }
+  uint64_t changes_rejected() const { return rejected_.load(std::memory_order_relaxed); }
+
  private:
   struct Version {
     uint64_t version = 0;
@@ -154,6 +159,8 @@ class ControlPlane {
   std::string pending_state_file_text_;  // written for a change not yet acknowledged
   admin::AuditLog audit_;
   std::vector<Worker*> workers_;
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<uint64_t> rejected_{0};
 };
 
 // The live part of a routing spec as the state file and the history keep it:

@@ -299,6 +299,9 @@ std::string Server::ScrapeMetrics() const {
         routing::RouteReasonName(static_cast<routing::RouteReason>(r)));
   }
   input.routing_version = table.version();
+  input.changes_applied = control_.changes_applied();
+  input.changes_rejected = control_.changes_rejected();
+  input.expired_rules = table.ExpiredRules(time(nullptr));
   input.version = kCutoverVersion;
   for (const auto& worker : workers_) input.shards.push_back(&worker->counters());
   return metrics::SerializeText(metrics::CollectFamilies(input));

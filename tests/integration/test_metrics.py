@@ -139,3 +139,17 @@ def test_ctl_compare_prints_both_pools(cutover):
     body = json.loads(js.stdout)
     assert body["pools"]["blue"]["requests"] + body["pools"]["green"]["requests"] == 40
     assert body["window_seconds"] == 60
+
+
+def test_config_changes_and_expired_flags_are_counted(cutover):
+    px = cutover(admin=True)
+    c = px.admin()
+    rule = {"name": "old-flag", "pool": "green", "expires": "2020-01-31",
+            "match": {"header": {"X-Old": ["1"]}}}
+    assert c.request("POST", "/v1/rules", body=rule).status == 201
+    assert c.put_weights({"blue": 80, "green": 10}).status == 400
+    assert c.put_weights({"blue": 80, "green": 20}, headers={"If-Match": "1"}).status == 409
+    samples = parse_exposition(c.get("/metrics").raw.decode())
+    assert value(samples, "cutover_config_changes_total", result="applied") == 1
+    assert value(samples, "cutover_config_changes_total", result="rejected") == 2
+    assert value(samples, "cutover_flag_expired", rule="old-flag") == 1

@@ -37,6 +37,9 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
   input.route_reasons = {"weight", "rule"};
   input.endpoints = {{0, "127.0.0.1:1", true}, {1, "127.0.0.1:2", false}};
   input.routing_version = 7;
+  input.changes_applied = 3;
+  input.changes_rejected = 2;
+  input.expired_rules = {"old-flag"};
   input.version = "0.1.0";
   input.shards = {&first, &second};
   const std::string text = SerializeText(CollectFamilies(input));
@@ -55,6 +58,9 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
               HasSubstr("cutover_endpoint_healthy{pool=\"green\",endpoint=\"127.0.0.1:2\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("cutover_routing_version 7\n"));
   EXPECT_THAT(text, HasSubstr("cutover_build_info{version=\"0.1.0\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_config_changes_total{result=\"applied\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_config_changes_total{result=\"rejected\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_flag_expired{rule=\"old-flag\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE cutover_request_duration_seconds histogram"));
   // 700 us twice (le 0.001) and 20 ms once (le 0.025), cumulative.
   const std::string bucket = "cutover_request_duration_seconds_bucket{pool=\"green\",le=";
