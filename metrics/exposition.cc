@@ -121,6 +121,19 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
               endpoint.healthy ? 1.0 : 0.0));
   }
 
+  MetricFamily errors =
+      Family("cutover_upstream_errors_total",
+             "Upstream failures (each attempt), by endpoint and kind.", MetricType::Counter);
+  for (const EndpointState& endpoint : input.endpoints) {
+    if (endpoint.pool >= input.pools.size()) continue;
+    for (std::size_t k = 0; k < input.error_kinds.size() && k < endpoint.errors.size(); ++k) {
+      errors.metric.push_back(Counter({{"pool", input.pools[endpoint.pool]},
+                                       {"endpoint", endpoint.address},
+                                       {"kind", input.error_kinds[k]}},
+                                      endpoint.errors[k]));
+    }
+  }
+
   MetricFamily ejections =
       Family("cutover_endpoint_ejections_total", "Passive outlier ejections, summed over workers.",
              MetricType::Counter);
@@ -149,8 +162,9 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
   build.metric.push_back(Gauge({{"version", input.version}}, 1.0));
 
   std::vector<MetricFamily> families;
-  for (MetricFamily* family : {&requests, &durations, &decisions, &retries, &bytes, &weights,
-                               &healthy, &ejections, &version, &changes, &expired, &build}) {
+  for (MetricFamily* family :
+       {&requests, &durations, &decisions, &retries, &bytes, &weights, &healthy, &errors,
+        &ejections, &version, &changes, &expired, &build}) {
     families.push_back(std::move(*family));
   }
   return families;

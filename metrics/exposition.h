@@ -18,9 +18,10 @@
 namespace cutover::metrics {
 
 struct EndpointState {
-  std::size_t pool = 0;  // index into ExpositionInput::pools
-  std::string address;   // "host:port" as configured
-  bool healthy = true;   // the active health check's view
+  std::size_t pool = 0;          // index into ExpositionInput::pools
+  std::string address;           // "host:port" as configured
+  bool healthy = true;           // the active health check's view
+  std::vector<uint64_t> errors;  // upstream failures, parallel to ExpositionInput::error_kinds
 };
 
 // What a scrape needs besides the shards: names for the indices the workers count by.
@@ -28,6 +29,7 @@ struct ExpositionInput {
   std::vector<std::string> pools;          // parallel to the counters' pool indices
   std::vector<double> weight_ratios;       // parallel to pools: 0..1
   std::vector<std::string> route_reasons;  // parallel to the decision reason indices
+  std::vector<std::string> error_kinds;    // names of EndpointState::errors' entries
   std::vector<EndpointState> endpoints;
   uint64_t routing_version = 0;
   uint64_t changes_applied = 0;   // routing changes accepted (admin calls and reloads)

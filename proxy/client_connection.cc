@@ -774,6 +774,10 @@ void ClientConnection::OnUpstreamFailed(UpstreamError error, bool reused) {
 void ClientConnection::FailExchange(UpstreamError error, bool reused) {
   ex_.error = error;
   UpstreamEndpoint* failed = ex_.endpoint;
+  const std::size_t kind = static_cast<std::size_t>(error) - 1;
+  if (failed != nullptr && error != UpstreamError::kNone && kind < EndpointHealth::kErrorKinds) {
+    failed->address.health->errors[kind].fetch_add(1, std::memory_order_relaxed);
+  }
   Log(LogLevel::kWarn, "conn %llu: upstream %s failed: %s", static_cast<unsigned long long>(id_),
       failed ? failed->address.name.c_str() : "-", UpstreamErrorName(error));
   if (tunnel_) {

@@ -3,6 +3,7 @@
 // Kept in a registry keyed by endpoint address so a config reload keeps what was learned.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -19,6 +20,11 @@ struct EndpointHealth {
   // by the admin thread. Each worker ejects on what it sees; these summarise all of them.
   std::atomic<uint64_t> ejections{0};
   std::atomic<int64_t> ejected_until_unix_ms{0};
+  // Upstream failures by kind (UpstreamError minus kNone), for cutover_upstream_errors_total.
+  // Any worker adds on a failure, never on success, so the shared atomic stays off the
+  // request path.
+  static constexpr std::size_t kErrorKinds = 5;
+  std::array<std::atomic<uint64_t>, kErrorKinds> errors{};
 
   // Any worker: it has just ejected this endpoint for `duration_ms`.
   void RecordEjection(int64_t duration_ms) {

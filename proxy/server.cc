@@ -11,6 +11,7 @@
 #include "proxy/admin/state_json.h"
 #include "proxy/config_loader.h"
 #include "proxy/log.h"
+#include "proxy/upstream_connection.h"
 #include "proxy/uv_callback.h"
 #include "proxy/uv_loop_close.h"
 #include "proxy/version.h"
@@ -290,13 +291,20 @@ std::string Server::ScrapeMetrics() const {
     input.pools.push_back(table.pools()[p].name);
     input.weight_ratios.push_back(table.pools()[p].basis_points / 10000.0);
     for (const ResolvedEndpoint& endpoint : snapshot->endpoints[p]) {
-      input.endpoints.push_back(
-          {p, endpoint.name, endpoint.health->healthy.load(std::memory_order_relaxed)});
+      metrics::EndpointState state{
+          p, endpoint.name, endpoint.health->healthy.load(std::memory_order_relaxed), {}};
+      for (const auto& count : endpoint.health->errors) {
+        state.errors.push_back(count.load(std::memory_order_relaxed));
+      }
+      input.endpoints.push_back(std::move(state));
     }
   }
   for (std::size_t r = 0; r < metrics::kRouteReasonCount; ++r) {
     input.route_reasons.emplace_back(
         routing::RouteReasonName(static_cast<routing::RouteReason>(r)));
+  }
+  for (std::size_t k = 1; k <= EndpointHealth::kErrorKinds; ++k) {
+    input.error_kinds.emplace_back(UpstreamErrorName(static_cast<UpstreamError>(k)));
   }
   input.routing_version = table.version();
   input.changes_applied = control_.changes_applied();

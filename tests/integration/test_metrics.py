@@ -68,6 +68,12 @@ def test_metrics_follow_a_weight_change_and_count_errors(cutover):
     served_by_blue = value(samples, "cutover_requests_total", pool="blue", code="2xx")
     assert failed + served_by_blue == 5
     assert failed == sum(1 for s in statuses if s >= 500)
+    # Each connect to the stopped green backend was refused and counted against it.
+    refused = value(samples, "cutover_upstream_errors_total", pool="green",
+                    endpoint=px.green.address, kind="connect_refused")
+    assert refused >= 5
+    assert value(samples, "cutover_upstream_errors_total", pool="blue",
+                 endpoint=px.blue.address, kind="connect_refused") == 0
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])

@@ -35,7 +35,8 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
   input.pools = {"blue", "green"};
   input.weight_ratios = {0.9, 0.1};
   input.route_reasons = {"weight", "rule"};
-  input.endpoints = {{0, "127.0.0.1:1", true}, {1, "127.0.0.1:2", false}};
+  input.endpoints = {{0, "127.0.0.1:1", true, {0, 0}}, {1, "127.0.0.1:2", false, {4, 1}}};
+  input.error_kinds = {"connect_refused", "reset"};
   input.routing_version = 7;
   input.changes_applied = 3;
   input.changes_rejected = 2;
@@ -58,6 +59,10 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
               HasSubstr("cutover_endpoint_healthy{pool=\"green\",endpoint=\"127.0.0.1:2\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("cutover_routing_version 7\n"));
   EXPECT_THAT(text, HasSubstr("cutover_build_info{version=\"0.1.0\"} 1\n"));
+  const std::string errors =
+      "cutover_upstream_errors_total{pool=\"green\",endpoint=\"127.0.0.1:2\",";
+  EXPECT_THAT(text, HasSubstr(errors + "kind=\"connect_refused\"} 4\n"));
+  EXPECT_THAT(text, HasSubstr(errors + "kind=\"reset\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("cutover_config_changes_total{result=\"applied\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("cutover_config_changes_total{result=\"rejected\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("cutover_flag_expired{rule=\"old-flag\"} 1\n"));
