@@ -81,6 +81,10 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
   MetricFamily durations = Family("cutover_request_duration_seconds",
                                   "From the first request byte to the last response byte, by pool.",
                                   MetricType::Histogram);
+  MetricFamily upstream_durations =
+      Family("cutover_upstream_duration_seconds",
+             "From the first request byte to the upstream's response head, by pool.",
+             MetricType::Histogram);
   MetricFamily weights =
       Family("cutover_pool_weight_ratio", "The pool's share of weighted traffic (0 to 1).",
              MetricType::Gauge);
@@ -107,6 +111,9 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
     HistogramSnapshot latency;
     for (const WorkerCounters* shard : input.shards) latency.Merge(shard->Latency(p));
     durations.metric.push_back(Histogram({{"pool", pool}}, latency));
+    HistogramSnapshot upstream;
+    for (const WorkerCounters* shard : input.shards) upstream.Merge(shard->UpstreamLatency(p));
+    upstream_durations.metric.push_back(Histogram({{"pool", pool}}, upstream));
     const double ratio = p < input.weight_ratios.size() ? input.weight_ratios[p] : 0.0;
     weights.metric.push_back(Gauge({{"pool", pool}}, ratio));
   }
@@ -163,8 +170,8 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
 
   std::vector<MetricFamily> families;
   for (MetricFamily* family :
-       {&requests, &durations, &decisions, &retries, &bytes, &weights, &healthy, &errors,
-        &ejections, &version, &changes, &expired, &build}) {
+       {&requests, &durations, &upstream_durations, &decisions, &retries, &bytes, &weights,
+        &healthy, &errors, &ejections, &version, &changes, &expired, &build}) {
     families.push_back(std::move(*family));
   }
   return families;

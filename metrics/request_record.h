@@ -13,6 +13,7 @@ struct RequestRecord {
   uint64_t bytes_out = 0;  // response body bytes forwarded
   bool upstream_error = false;
   uint64_t duration_us = 0;  // first request byte to the last response byte
+  uint64_t upstream_us = 0;  // first request byte to the upstream's response head; 0 = none came
   int64_t now_ms = 0;        // when it finished, on the worker's monotonic loop clock
 };
 

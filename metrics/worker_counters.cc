@@ -12,6 +12,7 @@ void WorkerCounters::Record(const RequestRecord& record) {
   Bump(pool.bytes_in, record.bytes_in);
   Bump(pool.bytes_out, record.bytes_out);
   pool.latency.Record(record.duration_us);
+  if (record.upstream_us != 0) pool.upstream_latency.Record(record.upstream_us);
   pool.recent.Record(record.now_ms, record.status, record.duration_us);
 #else
   (void)record;
@@ -48,6 +49,10 @@ uint64_t WorkerCounters::Retries(std::size_t pool) const {
 
 HistogramSnapshot WorkerCounters::Latency(std::size_t pool) const {
   return pool < pools_.size() ? pools_[pool].latency.Snapshot() : HistogramSnapshot();
+}
+
+HistogramSnapshot WorkerCounters::UpstreamLatency(std::size_t pool) const {
+  return pool < pools_.size() ? pools_[pool].upstream_latency.Snapshot() : HistogramSnapshot();
 }
 
 WindowSnapshot WorkerCounters::Recent(std::size_t pool, int64_t now_ms, int64_t window_ms) const {

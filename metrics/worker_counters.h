@@ -26,8 +26,9 @@ struct PoolCounters {
   std::atomic<uint64_t> upstream_errors{0};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
-  LatencyHistogram latency;  // since start, for Prometheus
-  SlidingWindow recent;      // the last 10 minutes, for /v1/compare and guardrails
+  LatencyHistogram latency;           // since start, for Prometheus
+  LatencyHistogram upstream_latency;  // to the upstream's response head
+  SlidingWindow recent;               // the last 10 minutes, for /v1/compare and guardrails
 };
 
 class WorkerCounters {
@@ -50,6 +51,7 @@ class WorkerCounters {
   uint64_t BytesIn(std::size_t pool) const;   // request body bytes forwarded
   uint64_t BytesOut(std::size_t pool) const;  // response body bytes forwarded
   HistogramSnapshot Latency(std::size_t pool) const;
+  HistogramSnapshot UpstreamLatency(std::size_t pool) const;
   // The last `window_ms` up to `now_ms` (the same monotonic clock the worker records with).
   WindowSnapshot Recent(std::size_t pool, int64_t now_ms, int64_t window_ms) const;
   uint64_t Ejections() const { return ejections_.load(std::memory_order_relaxed); }

@@ -691,6 +691,7 @@ int ClientConnection::OnResponseHeadersComplete(llhttp_t* p) {
   out_.AppendUnowned(head->out);
   ex_.status = status;
   ex_.response_started = true;
+  ex_.upstream_head_ns = uv_hrtime();
   if (status == 101) StartTunnel();
   // llhttp sizes a 304's body by its Content-Length like any other; tell it there is none.
   return no_body && status != 101 ? 1 : 0;
@@ -885,13 +886,17 @@ void ClientConnection::FinishExchange() {
   const auto& pools = snapshot.routing->pools();
   const std::string_view pool_name =
       ex_.pool < pools.size() ? std::string_view(pools[ex_.pool].name) : std::string_view();
-  worker_->Record({.pool = ex_.pool,
-                   .status = static_cast<uint16_t>(ex_.status),
-                   .bytes_in = ex_.bytes_in,
-                   .bytes_out = ex_.bytes_out,
-                   .upstream_error = ex_.error != UpstreamError::kNone,
-                   .duration_us = (uv_hrtime() - ex_.start_ns) / 1000,
-                   .now_ms = worker_->NowMs()});
+  worker_->Record(
+      {.pool = ex_.pool,
+       .status = static_cast<uint16_t>(ex_.status),
+       .bytes_in = ex_.bytes_in,
+       .bytes_out = ex_.bytes_out,
+       .upstream_error = ex_.error != UpstreamError::kNone,
+       .duration_us = (uv_hrtime() - ex_.start_ns) / 1000,
+       .upstream_us = ex_.upstream_head_ns != 0
+                          ? std::max<uint64_t>((ex_.upstream_head_ns - ex_.start_ns) / 1000, 1)
+                          : 0,
+       .now_ms = worker_->NowMs()});
   if (ex_.endpoint != nullptr && ex_.status != 0) {
     // Passive outlier detection counts upstream errors and 5xx answers (DESIGN §4).
     worker_->RecordOutcome(ex_.endpoint, ex_.error != UpstreamError::kNone || ex_.status >= 500);

@@ -44,8 +44,9 @@ struct Exchange {
   UpstreamError error = UpstreamError::kNone;
   int status = 0;
   uint64_t start_ns = 0;
-  uint64_t bytes_in = 0;   // request body bytes
-  uint64_t bytes_out = 0;  // response body bytes
+  uint64_t upstream_head_ns = 0;  // when the upstream's response head arrived; 0 = it did not
+  uint64_t bytes_in = 0;          // request body bytes
+  uint64_t bytes_out = 0;         // response body bytes
 };
 
 }  // namespace cutover::proxy

@@ -93,6 +93,10 @@ def test_latency_histogram_counts_every_request(cutover):
         assert value(samples, "cutover_request_duration_seconds_bucket", pool=pool,
                      le="+Inf") == count
         assert value(samples, "cutover_request_duration_seconds_sum", pool=pool) > 0
+        # Every answer came from the upstream, whose head arrives before the last byte.
+        assert value(samples, "cutover_upstream_duration_seconds_count", pool=pool) == count
+        assert 0 < value(samples, "cutover_upstream_duration_seconds_sum", pool=pool) <= \
+            value(samples, "cutover_request_duration_seconds_sum", pool=pool)
 
 
 def test_compare_shows_a_slow_and_failing_candidate(cutover):

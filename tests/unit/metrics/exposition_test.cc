@@ -16,6 +16,7 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
                    .bytes_out = 100,
                    .upstream_error = false,
                    .duration_us = 700,
+                   .upstream_us = 600,
                    .now_ms = 1000};
   RequestRecord failed{.pool = 1,
                        .status = 502,
@@ -67,6 +68,10 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
   EXPECT_THAT(text, HasSubstr("cutover_config_changes_total{result=\"rejected\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("cutover_flag_expired{rule=\"old-flag\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE cutover_request_duration_seconds histogram"));
+  // Only the two answers with an upstream head count here (the 502 had none).
+  EXPECT_THAT(text, HasSubstr("cutover_upstream_duration_seconds_count{pool=\"green\"} 2\n"));
+  EXPECT_THAT(
+      text, HasSubstr("cutover_upstream_duration_seconds_bucket{pool=\"green\",le=\"0.001\"} 2\n"));
   // 700 us twice (le 0.001) and 20 ms once (le 0.025), cumulative.
   const std::string bucket = "cutover_request_duration_seconds_bucket{pool=\"green\",le=";
   EXPECT_THAT(text, HasSubstr(bucket + "\"0.0005\"} 0\n"));
