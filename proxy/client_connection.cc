@@ -886,13 +886,15 @@ void ClientConnection::FinishExchange() {
   const auto& pools = snapshot.routing->pools();
   const std::string_view pool_name =
       ex_.pool < pools.size() ? std::string_view(pools[ex_.pool].name) : std::string_view();
+  // One clock read serves the counters and the access log.
+  const uint64_t elapsed_ns = uv_hrtime() - ex_.start_ns;
   worker_->Record(
       {.pool = ex_.pool,
        .status = static_cast<uint16_t>(ex_.status),
        .bytes_in = ex_.bytes_in,
        .bytes_out = ex_.bytes_out,
        .upstream_error = ex_.error != UpstreamError::kNone,
-       .duration_us = (uv_hrtime() - ex_.start_ns) / 1000,
+       .duration_us = elapsed_ns / 1000,
        .upstream_us = ex_.upstream_head_ns != 0
                           ? std::max<uint64_t>((ex_.upstream_head_ns - ex_.start_ns) / 1000, 1)
                           : 0,
@@ -916,7 +918,7 @@ void ClientConnection::FinishExchange() {
       entry.rule = rules[static_cast<std::size_t>(ex_.decision.rule)]->spec().name;
     }
     entry.error = UpstreamErrorName(ex_.error);
-    entry.duration_ms = static_cast<double>(uv_hrtime() - ex_.start_ns) / 1e6;
+    entry.duration_ms = static_cast<double>(elapsed_ns) / 1e6;
     entry.bytes_in = ex_.bytes_in;
     entry.bytes_out = ex_.bytes_out;
     entry.connection = id_;
