@@ -60,18 +60,43 @@ SlidingWindow::Slot& SlidingWindow::Rotate(int64_t epoch) {
   return slot;
 }
 
-WindowSnapshot SlidingWindow::Read(int64_t now_ms, int64_t window_ms) const {
-  now_ms = std::max<int64_t>(now_ms, 0);
+std::size_t SlidingWindow::SlotsInWindow(int64_t now_ms, int64_t window_ms) const {
   const int64_t oldest_start = now_ms - std::max<int64_t>(window_ms, 0);
   const int64_t current = now_ms / slot_ms_;
+  std::size_t count = 1;  // the current slot, always
+  while (count < slot_count_) {
+    const int64_t epoch = current - static_cast<int64_t>(count);
+    if (epoch < 0 || epoch * slot_ms_ < oldest_start) break;
+    ++count;
+  }
+  return count;
+}
+
+WindowSnapshot SlidingWindow::Read(int64_t now_ms, int64_t window_ms) const {
+  now_ms = std::max<int64_t>(now_ms, 0);
+  const int64_t current = now_ms / slot_ms_;
+  const std::size_t count = SlotsInWindow(now_ms, window_ms);
   WindowSnapshot snapshot;
-  for (std::size_t i = 0; i < slot_count_; ++i) {
+  snapshot.covered_ms = now_ms - (current - static_cast<int64_t>(count - 1)) * slot_ms_;
+  for (std::size_t i = 0; i < count; ++i) {
     const int64_t epoch = current - static_cast<int64_t>(i);
-    if (epoch < 0 || (i > 0 && epoch * slot_ms_ < oldest_start)) break;
-    snapshot.covered_ms = now_ms - epoch * slot_ms_;
     ReadSlot(slots_[static_cast<std::size_t>(epoch) % slot_count_], epoch, snapshot);
   }
   return snapshot;
+}
+
+void SlidingWindow::ReadSeries(int64_t now_ms, int64_t window_ms,
+                               std::vector<WindowSnapshot>* series) const {
+  now_ms = std::max<int64_t>(now_ms, 0);
+  const int64_t current = now_ms / slot_ms_;
+  const std::size_t count = SlotsInWindow(now_ms, window_ms);
+  series->resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const int64_t epoch = current - static_cast<int64_t>(count - 1 - i);
+    WindowSnapshot& point = (*series)[i];
+    point.covered_ms = std::min(slot_ms_, now_ms - epoch * slot_ms_);
+    ReadSlot(slots_[static_cast<std::size_t>(epoch) % slot_count_], epoch, point);
+  }
 }
 
 void SlidingWindow::ReadSlot(const Slot& slot, int64_t epoch, WindowSnapshot& into) const {

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "metrics/latency_histogram.h"
 #include "metrics/status_class.h"
@@ -60,6 +61,12 @@ class SlidingWindow {
   // start is at or after now_ms - window_ms, up to the whole ring.
   WindowSnapshot Read(int64_t now_ms, int64_t window_ms) const;
 
+  // Any thread. The same slots as Read(), one snapshot each, oldest first, each merged into
+  // the matching entry of `series` (resized to the slot count), so several workers' shards
+  // sum by passing the same vector. Idle slots read as zeroes; covered_ms is the slot's span
+  // up to now_ms (shorter for the current, partial slot).
+  void ReadSeries(int64_t now_ms, int64_t window_ms, std::vector<WindowSnapshot>* series) const;
+
   int64_t slot_ms() const { return slot_ms_; }
   std::size_t slot_count() const { return slot_count_; }
 
@@ -73,6 +80,9 @@ class SlidingWindow {
   };
 
   Slot& Rotate(int64_t epoch);
+  // Slots Read() and ReadSeries() cover: the current one, then older ones that start at or
+  // after now_ms - window_ms, up to the whole ring.
+  std::size_t SlotsInWindow(int64_t now_ms, int64_t window_ms) const;
   void ReadSlot(const Slot& slot, int64_t epoch, WindowSnapshot& into) const;
 
   const int64_t slot_ms_;

@@ -59,6 +59,11 @@ WindowSnapshot WorkerCounters::Recent(std::size_t pool, int64_t now_ms, int64_t 
   return pool < pools_.size() ? pools_[pool].recent.Read(now_ms, window_ms) : WindowSnapshot();
 }
 
+void WorkerCounters::RecentSeries(std::size_t pool, int64_t now_ms, int64_t window_ms,
+                                  std::vector<WindowSnapshot>* series) const {
+  if (pool < pools_.size()) pools_[pool].recent.ReadSeries(now_ms, window_ms, series);
+}
+
 uint64_t WorkerCounters::BytesIn(std::size_t pool) const {
   return pool < pools_.size() ? pools_[pool].bytes_in.load(std::memory_order_relaxed) : 0;
 }

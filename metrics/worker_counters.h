@@ -54,6 +54,9 @@ class WorkerCounters {
   HistogramSnapshot UpstreamLatency(std::size_t pool) const;
   // The last `window_ms` up to `now_ms` (the same monotonic clock the worker records with).
   WindowSnapshot Recent(std::size_t pool, int64_t now_ms, int64_t window_ms) const;
+  // The same span slot by slot, merged into `series` (SlidingWindow::ReadSeries).
+  void RecentSeries(std::size_t pool, int64_t now_ms, int64_t window_ms,
+                    std::vector<WindowSnapshot>* series) const;
   uint64_t Ejections() const { return ejections_.load(std::memory_order_relaxed); }
 
  private:

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "metrics/exposition.h"
+#include "proxy/admin/compare_json.h"
 #include "proxy/admin/state_json.h"
 #include "proxy/config_loader.h"
 #include "proxy/log.h"
@@ -109,7 +110,10 @@ bool Server::StartAdmin(const Config& config, std::string* error) {
   }
   api_->SetReload([this](const Caller& caller) { return ReloadFromAdmin(caller); });
   api_->SetMetrics([this] { return ScrapeMetrics(); });
-  api_->SetCompare([this](int64_t window_ms) { return Compare(window_ms); });
+  api_->SetCompare(
+      [this](int64_t window_ms) { return admin::CompareJson(ReadWindows(window_ms, false)); });
+  api_->SetSeries(
+      [this](int64_t window_ms) { return admin::SeriesJson(ReadWindows(window_ms, true)); });
   admin::AdminApi* api = api_.get();
   admin_server_ = std::make_unique<admin::AdminServer>(
       [api](const admin::AdminRequest& request) { return api->Handle(request); });
@@ -315,53 +319,31 @@ std::string Server::ScrapeMetrics() const {
   return metrics::SerializeText(metrics::CollectFamilies(input));
 }
 
-nlohmann::json Server::Compare(int64_t window_ms) const {
+admin::WindowReport Server::ReadWindows(int64_t window_ms, bool slot_by_slot) const {
   const std::shared_ptr<const Snapshot> snapshot = control_.snapshot();
   const routing::RoutingTable& table = *snapshot->routing;
   // The workers record on their loop clock (uv_now: CLOCK_MONOTONIC in ms); read on the same.
   const int64_t now_ms = static_cast<int64_t>(uv_hrtime() / 1'000'000);
   const nlohmann::json weights = admin::StateToJson(table.spec(), table.version())["weights"];
-  nlohmann::json pools = nlohmann::json::object();
-  std::vector<metrics::WindowSnapshot> windows(table.pools().size());
+  admin::WindowReport report{.version = table.version(),
+                             .baseline = table.baseline(),
+                             .candidate = table.candidate(),
+                             .window_ms = window_ms,
+                             .slot_ms = metrics::SlidingWindow::kDefaultSlotMs,
+                             .pools = {}};
   for (std::size_t p = 0; p < table.pools().size(); ++p) {
+    admin::PoolWindow& pool = report.pools.emplace_back();
+    pool.name = table.pools()[p].name;
+    pool.weight = weights[pool.name];
     for (const auto& worker : workers_) {
-      windows[p].Merge(worker->counters().Recent(p, now_ms, window_ms));
+      if (slot_by_slot) {
+        worker->counters().RecentSeries(p, now_ms, window_ms, &pool.series);
+      } else {
+        pool.total.Merge(worker->counters().Recent(p, now_ms, window_ms));
+      }
     }
-    const metrics::WindowSnapshot& w = windows[p];
-    const std::string& name = table.pools()[p].name;
-    pools[name] = {{"weight", weights[name]},
-                   {"requests", w.Requests()},
-                   {"requests_per_second", w.RequestsPerSecond()},
-                   {"errors", w.requests_by_class[5]},
-                   {"error_rate", w.ErrorRate()},
-                   {"p50_ms", w.latency.Quantile(0.5) * 1e3},
-                   {"p90_ms", w.latency.Quantile(0.9) * 1e3},
-                   {"p99_ms", w.latency.Quantile(0.99) * 1e3}};
   }
-  nlohmann::json delta = nullptr;
-  const int base = table.baseline_index();
-  const int candidate = table.candidate_index();
-  if (base >= 0 && candidate >= 0) {
-    const nlohmann::json& b = pools[table.pools()[base].name];
-    const nlohmann::json& c = pools[table.pools()[candidate].name];
-    const double base_p99 = b["p99_ms"].get<double>();
-    delta = {{"error_rate", c["error_rate"].get<double>() - b["error_rate"].get<double>()},
-             {"p50_ms", c["p50_ms"].get<double>() - b["p50_ms"].get<double>()},
-             {"p99_ms", c["p99_ms"].get<double>() - base_p99},
-             {"p99_ratio", base_p99 > 0 ? nlohmann::json(c["p99_ms"].get<double>() / base_p99)
-                                        : nlohmann::json(nullptr)}};
-  }
-  int64_t covered_ms = 0;
-  for (const metrics::WindowSnapshot& w : windows) covered_ms = std::max(covered_ms, w.covered_ms);
-  return {{"version", table.version()},
-          {"window_seconds", static_cast<double>(window_ms) / 1e3},
-          {"covered_seconds", static_cast<double>(covered_ms) / 1e3},
-          {"baseline",
-           table.baseline().empty() ? nlohmann::json(nullptr) : nlohmann::json(table.baseline())},
-          {"candidate",
-           table.candidate().empty() ? nlohmann::json(nullptr) : nlohmann::json(table.candidate())},
-          {"pools", std::move(pools)},
-          {"delta", std::move(delta)}};
+  return report;
 }
 
 uint64_t Server::RequestsForPool(std::size_t pool) const {

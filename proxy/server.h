@@ -22,6 +22,7 @@
 
 #include "proxy/admin/admin_api.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/admin/compare_json.h"
 #include "proxy/config.h"
 #include "proxy/control_plane.h"
 #include "proxy/health_checker.h"
@@ -63,8 +64,9 @@ class Server {
   void OnReloadRequested();
   // Any thread (the admin thread): the Prometheus text of the moment.
   std::string ScrapeMetrics() const;
-  // Any thread (the admin thread): `GET /v1/compare` over the last `window_ms`.
-  nlohmann::json Compare(int64_t window_ms) const;
+  // Any thread (the admin thread): the workers' sliding windows over the last `window_ms`,
+  // merged, in total (`GET /v1/compare`) or slot by slot (`GET /v1/series`).
+  admin::WindowReport ReadWindows(int64_t window_ms, bool slot_by_slot) const;
   void BeginShutdown(bool immediate);
   void WarnAboutExpiredRules() const;
 

@@ -20,10 +20,11 @@ using nlohmann::json;
 constexpr std::size_t kMaxReason = 1024;
 constexpr std::size_t kDefaultAuditLimit = 50;
 constexpr std::size_t kMaxAuditLimit = 1000;
-// /v1/compare reads the workers' sliding windows, which keep 10 minutes.
+// /v1/compare and /v1/series read the workers' sliding windows, which keep 10 minutes.
 constexpr int64_t kDefaultCompareWindowMs = 60'000;
 constexpr int64_t kMinCompareWindowMs = 1'000;
-constexpr int64_t kMaxCompareWindowMs = 600'000;
+constexpr int64_t kMinSeriesWindowMs = 10'000;  // one slot
+constexpr int64_t kMaxWindowMs = 600'000;
 
 AdminResponse Answer(int status, json body) {
   AdminResponse response;
@@ -250,7 +251,11 @@ AdminResponse AdminApi::Route(const AdminRequest& request, const Principal& prin
   }
   if (path == "/v1/compare" && compare_) {
     if (method != "GET") return MethodNotAllowed("GET");
-    return Compare(request);
+    return WindowQuery(request, kDefaultCompareWindowMs, kMinCompareWindowMs, compare_);
+  }
+  if (path == "/v1/series" && series_) {
+    if (method != "GET") return MethodNotAllowed("GET");
+    return WindowQuery(request, kMaxWindowMs, kMinSeriesWindowMs, series_);
   }
   if (path == "/v1/health") {
     if (method != "GET") return MethodNotAllowed("GET");
@@ -494,21 +499,24 @@ AdminResponse AdminApi::History(const AdminRequest& request) {
   return Answer(200, control_->History(limit.value_or(kHistoryLimit)));
 }
 
-AdminResponse AdminApi::Compare(const AdminRequest& request) {
+AdminResponse AdminApi::WindowQuery(const AdminRequest& request, int64_t default_ms, int64_t min_ms,
+                                    const Comparer& read) {
   std::vector<std::pair<std::string, std::string>> params;
   std::string bad;
   if (!ParseQuery(request.query, {"window"}, &params, &bad)) {
     return Error(400, bad, "unknown or repeated query parameter");
   }
-  int64_t window_ms = kDefaultCompareWindowMs;
+  int64_t window_ms = default_ms;
   for (const auto& [key, value] : params) {
     const std::optional<std::chrono::milliseconds> window = ParseDuration(value);
-    if (!window || window->count() < kMinCompareWindowMs || window->count() > kMaxCompareWindowMs) {
-      return Error(400, "window", "window must be a duration from 1s to 10m, e.g. 60s");
+    if (!window || window->count() < min_ms || window->count() > kMaxWindowMs) {
+      return Error(400, "window",
+                   "window must be a duration from " + std::to_string(min_ms / 1000) +
+                       "s to 10m, e.g. " + std::to_string(default_ms / 1000) + "s");
     }
     window_ms = window->count();
   }
-  return Answer(200, compare_(window_ms));
+  return Answer(200, read(window_ms));
 }
 
 AdminResponse AdminApi::Audit(const AdminRequest& request) {

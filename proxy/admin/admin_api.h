@@ -40,6 +40,8 @@ class AdminApi {
   // `GET /v1/compare?window=60s`: blue and green over the last window. Set once, before start.
   using Comparer = std::function<nlohmann::json(int64_t window_ms)>;
   void SetCompare(Comparer compare) { compare_ = std::move(compare); }
+  // `GET /v1/series?window=10m`: the same, slot by slot, for the dashboard's lines.
+  void SetSeries(Comparer series) { series_ = std::move(series); }
 
  private:
   struct Principal {
@@ -58,7 +60,9 @@ class AdminApi {
   AdminResponse Revert(const AdminRequest& request, const Principal& principal);
   AdminResponse Audit(const AdminRequest& request);
   AdminResponse History(const AdminRequest& request);
-  AdminResponse Compare(const AdminRequest& request);
+  // /v1/compare and /v1/series: `window` within [min_ms, 10m], then `read`.
+  AdminResponse WindowQuery(const AdminRequest& request, int64_t default_ms, int64_t min_ms,
+                            const Comparer& read);
   AdminResponse Reload(const AdminRequest& request, const Principal& principal);
   // A refused mutating call that never reached the control plane still goes to the audit log.
   AdminResponse Refuse(const AdminRequest& request, const Principal* principal,
@@ -71,6 +75,7 @@ class AdminApi {
   Reloader reload_;
   std::function<std::string()> metrics_;
   Comparer compare_;
+  Comparer series_;
 };
 
 }  // namespace cutover::proxy::admin

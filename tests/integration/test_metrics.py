@@ -135,6 +135,42 @@ def test_compare_refuses_a_bad_window(cutover, window):
     assert r.status == 400 and r.json["field"] == "window", r
 
 
+def test_series_has_every_slot_of_the_window(cutover):
+    px = cutover(admin=True, weights={"blue": 50, "green": 50})
+    px.green.handler = lambda req: Response(500, body=b"no")
+    conn = px.connect()
+    for i in range(60):
+        assert conn.get(f"/s{i}").status in (200, 500)
+    r = px.admin().get("/v1/series?window=10m")
+    assert r.status == 200, r
+    body = r.json
+    assert body["step_seconds"] == 10 and body["window_seconds"] == 600
+    assert body["baseline"] == "blue" and body["candidate"] == "green"
+    points = body["points"]
+    # The process is seconds old, yet every slot of the window is there (idle ones as zeroes):
+    # 60, or 61 when the window starts mid-slot. The clock is CLOCK_MONOTONIC, which starts at
+    # boot, so a machine up for less than 10 minutes has fewer slots.
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    if uptime > 620:
+        assert 60 <= len(points) <= 61, len(points)
+        assert -610 <= points[0]["t"] <= -590
+    assert all(p["seconds"] <= 10 for p in points)
+    assert [p["t"] for p in points] == sorted(p["t"] for p in points)
+    assert -10 <= points[-1]["t"] <= 0
+    blue = sum(p["pools"]["blue"]["requests"] for p in points)
+    green = sum(p["pools"]["green"]["requests"] for p in points)
+    assert (blue, green) == (px.blue.request_count, px.green.request_count)
+    assert sum(p["pools"]["green"]["errors"] for p in points) == green
+    busy = [p for p in points if p["pools"]["green"]["requests"]]
+    assert busy and all(p["pools"]["green"]["error_rate"] == 1 for p in busy)
+    idle = [p for p in points if not p["pools"]["blue"]["requests"]]
+    assert idle and all(p["pools"]["blue"]["p99_ms"] is None for p in idle)
+    short = px.admin().get("/v1/series?window=30s").json["points"]
+    assert 3 <= len(short) <= 4
+    assert px.admin().get("/v1/series?window=5s").status == 400
+
+
 def test_ctl_compare_prints_both_pools(cutover):
     px = cutover(admin=True, weights={"blue": 50, "green": 50})
     backends_of(px, 40)

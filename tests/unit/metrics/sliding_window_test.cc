@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 namespace cutover::metrics {
 namespace {
@@ -130,6 +131,55 @@ TEST(SlidingWindow, MergeSumsWorkersShards) {
   EXPECT_EQ(merged.latency.bucket(1), 2u);
   EXPECT_EQ(merged.latency.bucket(6), 2u);  // (25 ms, 50 ms]
   EXPECT_DOUBLE_EQ(merged.latency.Quantile(1.0), 0.05);
+}
+
+TEST(SlidingWindow, SeriesHasOneSnapshotPerSlotOldestFirst) {
+  SlidingWindow window(kSlotMs, kSlots);
+  window.Record(100, 200, 1'000);
+  window.Record(2'100, 500, 1'000);
+  window.Record(2'200, 200, 1'000);
+  std::vector<WindowSnapshot> series;
+  window.ReadSeries(3'400, kWholeRing, &series);  // slots 0..3, 3 partial
+  ASSERT_EQ(series.size(), 4u);
+  EXPECT_EQ(series[0].Requests(), 1u);
+  EXPECT_EQ(series[1].Requests(), 0u);  // idle slot: zeroes, still present
+  EXPECT_EQ(series[2].Requests(), 2u);
+  EXPECT_DOUBLE_EQ(series[2].ErrorRate(), 0.5);
+  EXPECT_EQ(series[3].Requests(), 0u);
+  EXPECT_EQ(series[0].covered_ms, kSlotMs);
+  EXPECT_EQ(series[3].covered_ms, 400);  // the current slot so far
+  // The series sums to what Read() sees over the same span.
+  uint64_t total = 0;
+  for (const WindowSnapshot& slot : series) total += slot.Requests();
+  EXPECT_EQ(total, window.Read(3'400, kWholeRing).Requests());
+}
+
+TEST(SlidingWindow, SeriesKeepsTheWindowAndTheRingBounds) {
+  SlidingWindow window(kSlotMs, kSlots);
+  for (int64_t t = 0; t < 9'000; t += 500) window.Record(t, 200, 1);
+  std::vector<WindowSnapshot> series;
+  window.ReadSeries(8'999, 2'000, &series);  // window start 6999: slots 7, 8
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(series[0].Requests(), 2u);
+  std::vector<WindowSnapshot> whole_ring;
+  window.ReadSeries(8'999, kWholeRing, &whole_ring);  // 5 slots, not 9
+  ASSERT_EQ(whole_ring.size(), kSlots);
+  for (const WindowSnapshot& slot : whole_ring) EXPECT_EQ(slot.Requests(), 2u);
+}
+
+TEST(SlidingWindow, SeriesOfSeveralShardsSumsSlotBySlot) {
+  SlidingWindow a(kSlotMs, kSlots), b(kSlotMs, kSlots);
+  a.Record(100, 200, 1);
+  b.Record(200, 200, 1);
+  b.Record(1'200, 503, 1);
+  std::vector<WindowSnapshot> series;
+  a.ReadSeries(1'500, kWholeRing, &series);
+  b.ReadSeries(1'500, kWholeRing, &series);
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(series[0].Requests(), 2u);
+  EXPECT_EQ(series[1].Requests(), 1u);
+  EXPECT_EQ(series[1].requests_by_class[5], 1u);
+  EXPECT_EQ(series[1].covered_ms, 500);
 }
 
 TEST(SlidingWindow, ReaderOnAnotherThreadSeesCountsOnlyGrow) {
