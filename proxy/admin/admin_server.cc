@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
+#include "proxy/admin/content_coding.h"
 #include "proxy/http_head.h"
 #include "proxy/log.h"
 #include "proxy/snapshot.h"
@@ -24,6 +26,7 @@ namespace {
 constexpr std::size_t kHeadLimit = 16 * 1024;  // request line + headers
 constexpr std::size_t kMaxConnections = 64;    // more are accepted and closed at once
 constexpr uint64_t kIdleTimeoutMs = 30'000;    // a silent connection is closed after this
+constexpr std::size_t kGzipMinBytes = 1024;    // smaller bodies go out as they are
 
 std::string PeerAddress(uv_tcp_t* tcp) {
   sockaddr_storage address{};
@@ -239,20 +242,30 @@ class AdminConnection {
     const bool text = !response.text_content_type.empty();
     const std::string json_body =
         text || response.body.is_null() ? std::string() : response.body.dump() + "\n";
-    const std::string& body = text ? response.text_body : json_body;
+    const std::string* body = text ? &response.text_body : &json_body;
+    // Worth compressing only past a packet or so; a scrape shrinks about tenfold.
+    const bool compressible = body->size() >= kGzipMinBytes;
+    std::optional<std::string> gzipped;
+    if (compressible) {
+      const std::string* accept = request_.Header("accept-encoding");
+      if (accept != nullptr && AcceptsGzip(*accept)) gzipped = Gzip(*body);
+      if (gzipped) body = &*gzipped;
+    }
     std::string out;
-    out.reserve(body.size() + 256);
+    out.reserve(body->size() + 256);
     out += "HTTP/1.1 " + std::to_string(response.status) + " ";
     out += StatusReason(response.status);
     out += "\r\nContent-Type: ";
     out += text ? response.text_content_type : std::string("application/json");
+    if (compressible) out += "\r\nVary: Accept-Encoding";
+    if (gzipped) out += "\r\nContent-Encoding: gzip";
     out += "\r\nCache-Control: no-store\r\nContent-Length: ";
-    out += std::to_string(body.size());
+    out += std::to_string(body->size());
     out += "\r\n";
     for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
     if (close_after) out += "Connection: close\r\n";
     out += "\r\n";
-    if (request_.method != "HEAD") out += body;  // RFC 9110 §9.3.2: the head alone
+    if (request_.method != "HEAD") out += *body;  // RFC 9110 §9.3.2: the head alone
     SendRaw(std::move(out), close_after);
   }
 

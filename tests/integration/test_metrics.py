@@ -3,6 +3,7 @@ counts that equal what the backends saw."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 
@@ -81,6 +82,30 @@ def test_metrics_is_read_only(cutover, method):
     px = cutover(admin=True)
     r = px.admin().request(method, "/metrics")
     assert r.status == 405 and r.headers["allow"] == "GET"
+
+
+def test_metrics_gzip_when_the_scraper_asks(cutover):
+    px = cutover(admin=True, weights={"blue": 50, "green": 50})
+    backends_of(px, 20)
+    admin = px.admin()
+    plain = admin.get("/metrics")
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    # Prometheus sends "Accept-Encoding: gzip"; nothing runs between the two scrapes.
+    zipped = admin.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    assert zipped.status == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["vary"] == "Accept-Encoding"
+    assert int(zipped.headers["content-length"]) == len(zipped.raw)
+    assert len(zipped.raw) * 4 < len(plain.raw)
+    assert gzip.decompress(zipped.raw) == plain.raw
+    head = admin.request("HEAD", "/metrics", headers={"Accept-Encoding": "gzip"})
+    assert head.raw == b"" and head.headers["content-length"] == zipped.headers["content-length"]
+    for refusal in ("gzip;q=0", "identity", "br, *;q=0"):
+        r = admin.get("/metrics", headers={"Accept-Encoding": refusal})
+        assert "content-encoding" not in r.headers and r.raw == plain.raw, refusal
+    small = admin.get("/v1/state", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers and small.json["version"] >= 1
 
 
 def test_latency_histogram_counts_every_request(cutover):
