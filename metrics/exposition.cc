@@ -141,6 +141,31 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
     }
   }
 
+  MetricFamily endpoint_requests = Family(
+      "cutover_endpoint_requests_total",
+      "Requests whose exchange ended on the endpoint (its last attempt).", MetricType::Counter);
+  std::vector<int64_t> pool_connections(input.pools.size(), 0);
+  for (const EndpointState& endpoint : input.endpoints) {
+    if (endpoint.pool >= input.pools.size()) continue;
+    endpoint_requests.metric.push_back(Counter(
+        {{"pool", input.pools[endpoint.pool]}, {"endpoint", endpoint.address}}, endpoint.requests));
+    pool_connections[endpoint.pool] += endpoint.connections;
+  }
+
+  MetricFamily upstream_connections =
+      Family("cutover_upstream_connections_active",
+             "Upstream connections open now (in use or idle), by pool.", MetricType::Gauge);
+  for (std::size_t p = 0; p < input.pools.size(); ++p) {
+    upstream_connections.metric.push_back(
+        Gauge({{"pool", input.pools[p]}}, static_cast<double>(pool_connections[p])));
+  }
+
+  MetricFamily downstream_connections = Family("cutover_downstream_connections_active",
+                                               "Client connections open now.", MetricType::Gauge);
+  downstream_connections.metric.push_back(
+      Gauge({}, static_cast<double>(Sum(
+                    input, [](const WorkerCounters& s) { return s.DownstreamConnections(); }))));
+
   MetricFamily ejections =
       Family("cutover_endpoint_ejections_total", "Passive outlier ejections, summed over workers.",
              MetricType::Counter);
@@ -171,7 +196,8 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
   std::vector<MetricFamily> families;
   for (MetricFamily* family :
        {&requests, &durations, &upstream_durations, &decisions, &retries, &bytes, &weights,
-        &healthy, &errors, &ejections, &version, &changes, &expired, &build}) {
+        &healthy, &errors, &endpoint_requests, &downstream_connections, &upstream_connections,
+        &ejections, &version, &changes, &expired, &build}) {
     families.push_back(std::move(*family));
   }
   return families;

@@ -8,9 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
 #include "metrics/worker_counters.h"
@@ -22,6 +25,8 @@ struct EndpointState {
   std::string address;           // "host:port" as configured
   bool healthy = true;           // the active health check's view
   std::vector<uint64_t> errors;  // upstream failures, parallel to ExpositionInput::error_kinds
+  uint64_t requests = 0;         // exchanges that ended on this endpoint, all workers
+  int64_t connections = 0;       // upstream connections open now, all workers
 };
 
 // What a scrape needs besides the shards: names for the indices the workers count by.
@@ -41,6 +46,19 @@ struct ExpositionInput {
 
 // Every family, with the shards summed.
 std::vector<prometheus::MetricFamily> CollectFamilies(const ExpositionInput& input);
+
+// prometheus-cpp's Collectable over the shards: each Collect() gathers a fresh input (names,
+// gauges, pointers to the live shards) and merges it. Collect() runs on the scraping thread.
+class ShardCollector : public prometheus::Collectable {
+ public:
+  explicit ShardCollector(std::function<ExpositionInput()> gather) : gather_(std::move(gather)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    return CollectFamilies(gather_());
+  }
+
+ private:
+  std::function<ExpositionInput()> gather_;
+};
 
 // The text exposition format (version 0.0.4) of `families`.
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);

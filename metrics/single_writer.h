@@ -13,4 +13,9 @@ inline void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
   counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
 
+// The same for a gauge that goes down as well (open connections).
+inline void Bump(std::atomic<int64_t>& gauge, int64_t by) {
+  gauge.store(gauge.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
 }  // namespace cutover::metrics

@@ -42,6 +42,9 @@ class WorkerCounters {
   void RecordDecision(std::size_t pool, std::size_t reason);
   void RecordRetry(std::size_t pool);
   void RecordEjection();
+  void SetDownstreamConnections(std::size_t open) {
+    downstream_connections_.store(open, std::memory_order_relaxed);
+  }
 
   std::size_t pool_count() const { return pools_.size(); }
   uint64_t Requests(std::size_t pool) const;  // all classes
@@ -58,10 +61,14 @@ class WorkerCounters {
   void RecentSeries(std::size_t pool, int64_t now_ms, int64_t window_ms,
                     std::vector<WindowSnapshot>* series) const;
   uint64_t Ejections() const { return ejections_.load(std::memory_order_relaxed); }
+  uint64_t DownstreamConnections() const {
+    return downstream_connections_.load(std::memory_order_relaxed);
+  }
 
  private:
   std::vector<PoolCounters> pools_;
   std::atomic<uint64_t> ejections_{0};
+  std::atomic<uint64_t> downstream_connections_{0};  // client connections open now
 };
 
 }  // namespace cutover::metrics

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "metrics/single_writer.h"
 #include "proxy/affinity_cookies.h"
 #include "proxy/log.h"
 #include "proxy/upstream_endpoint.h"
@@ -899,6 +900,11 @@ void ClientConnection::FinishExchange() {
                           ? std::max<uint64_t>((ex_.upstream_head_ns - ex_.start_ns) / 1000, 1)
                           : 0,
        .now_ms = worker_->NowMs()});
+#if CUTOVER_METRICS
+  if (ex_.endpoint != nullptr) {
+    metrics::Bump(ex_.endpoint->address.health->shards[worker_->index()].requests);
+  }
+#endif
   if (ex_.endpoint != nullptr && ex_.status != 0) {
     // Passive outlier detection counts upstream errors and 5xx answers (DESIGN §4).
     worker_->RecordOutcome(ex_.endpoint, ex_.error != UpstreamError::kNone || ex_.status >= 500);

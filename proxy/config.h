@@ -56,8 +56,8 @@ struct HeaderConfig {
 struct AdminConfig {
   bool enabled = false;
   std::string socket = "/run/cutover/admin.sock";  // "" = no Unix socket
-  std::vector<uint32_t> allow_uids;                 // besides root and the proxy's own uid
-  std::string host;                                 // TCP listener; empty = none
+  std::vector<uint32_t> allow_uids;                // besides root and the proxy's own uid
+  std::string host;                                // TCP listener; empty = none
   uint16_t port = 0;
   std::string tokens_file;  // bearer tokens for TCP callers; required with a TCP address
   std::string state_file = "/var/lib/cutover/state.json";  // "" = live changes not persisted

@@ -57,6 +57,7 @@ Server::~Server() {
 }
 
 bool Server::Start(const Config& config, std::string* error) {
+  health_.SetWorkerCount(config.listener.workers);
   if (!control_.Start(config, discard_state_, error)) return false;
   const std::shared_ptr<const Snapshot> snapshot = control_.snapshot();
   LogLevel level;
@@ -288,6 +289,10 @@ void Server::WarnAboutExpiredRules() const {
 }
 
 std::string Server::ScrapeMetrics() const {
+  return metrics::SerializeText(collector_.Collect());
+}
+
+metrics::ExpositionInput Server::GatherMetrics() const {
   const std::shared_ptr<const Snapshot> snapshot = control_.snapshot();
   const routing::RoutingTable& table = *snapshot->routing;
   metrics::ExpositionInput input;
@@ -300,6 +305,8 @@ std::string Server::ScrapeMetrics() const {
       for (const auto& count : endpoint.health->errors) {
         state.errors.push_back(count.load(std::memory_order_relaxed));
       }
+      state.requests = endpoint.health->Requests();
+      state.connections = endpoint.health->Connections();
       input.endpoints.push_back(std::move(state));
     }
   }
@@ -316,7 +323,7 @@ std::string Server::ScrapeMetrics() const {
   input.expired_rules = table.ExpiredRules(time(nullptr));
   input.version = kCutoverVersion;
   for (const auto& worker : workers_) input.shards.push_back(&worker->counters());
-  return metrics::SerializeText(metrics::CollectFamilies(input));
+  return input;
 }
 
 admin::WindowReport Server::ReadWindows(int64_t window_ms, bool slot_by_slot) const {

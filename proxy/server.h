@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/exposition.h"
 #include "proxy/admin/admin_api.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/admin/compare_json.h"
@@ -62,8 +63,10 @@ class Server {
   // Admin thread: runs Reload on the main loop (which owns the health checker) and waits.
   std::optional<std::vector<std::string>> ReloadFromAdmin(const Caller& caller);
   void OnReloadRequested();
-  // Any thread (the admin thread): the Prometheus text of the moment.
+  // Any thread (the admin thread): the Prometheus text of the moment, through collector_.
   std::string ScrapeMetrics() const;
+  // What collector_ merges at each scrape: names from the live snapshot, the workers' shards.
+  metrics::ExpositionInput GatherMetrics() const;
   // Any thread (the admin thread): the workers' sliding windows over the last `window_ms`,
   // merged, in total (`GET /v1/compare`) or slot by slot (`GET /v1/series`).
   admin::WindowReport ReadWindows(int64_t window_ms, bool slot_by_slot) const;
@@ -89,6 +92,7 @@ class Server {
   HealthChecker health_checker_{&loop_};
   SwitchSignal switched_;  // workers say when they have applied a snapshot
   ControlPlane control_{&health_, &switched_};
+  metrics::ShardCollector collector_{[this] { return GatherMetrics(); }};
   std::unique_ptr<admin::AdminApi> api_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   uint16_t port_ = 0;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "metrics/single_writer.h"
 #include "proxy/client_connection.h"
 #include "proxy/log.h"
 #include "proxy/upstream_connection.h"
@@ -176,6 +177,7 @@ void Worker::OnConnection(int status) {
   if (clients_) clients_->prev = client;
   clients_ = client;
   ++client_count_;
+  counters_.SetDownstreamConnections(client_count_);
   if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), client->stream()) != 0) {
     client->Close();
     return;
@@ -196,17 +198,21 @@ void Worker::ForgetClient(ClientConnection* client) {
   if (clients_ == client) clients_ = client->next;
   client->prev = client->next = nullptr;
   --client_count_;
+  counters_.SetDownstreamConnections(client_count_);
   if (draining_) MaybeFinishDrain();
 }
 
 UpstreamConnection* Worker::NewUpstream(UpstreamEndpoint* endpoint) {
   auto* upstream = new UpstreamConnection(this, endpoint);
   upstreams_.insert(upstream);
+  metrics::Bump(endpoint->address.health->shards[index_].connections, 1);
   return upstream;
 }
 
 void Worker::ForgetUpstream(UpstreamConnection* upstream) {
-  upstreams_.erase(upstream);
+  if (upstreams_.erase(upstream) != 0) {
+    metrics::Bump(upstream->endpoint()->address.health->shards[index_].connections, -1);
+  }
 }
 
 HeadBuffer* Worker::AcquireHead() {

@@ -71,6 +71,7 @@ class Worker {
   // Per pool: does it have an available endpoint now? Parallel to the snapshot's pools.
   std::span<const bool> PoolAvailability();
   // Loop time in milliseconds (cached per loop iteration: no syscall).
+  unsigned index() const { return index_; }
   int64_t NowMs() const { return static_cast<int64_t>(uv_now(const_cast<uv_loop_t*>(&loop_))); }
   // The snapshot's table needs a RequestView (it has rules or affinity).
   bool needs_request_view() const { return needs_request_view_; }

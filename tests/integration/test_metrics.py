@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from admin_helpers import backends_of
+from admin_helpers import backends_of, poll
 from proxy_process import run_cli
 from recording_backend import Response
 
@@ -54,6 +54,36 @@ def test_metrics_count_what_the_backends_saw(cutover):
     assert value(samples, "cutover_routing_version") == px.admin().state()["version"]
     assert value(samples, "cutover_endpoint_healthy", pool="green",
                  endpoint=px.green.address) == 1
+
+
+def test_endpoint_requests_and_connection_gauges(cutover, backends):
+    """Two green endpoints: each one's count equals what it served; the connection gauges
+    follow clients opening and closing, and the upstream pools the proxy keeps."""
+    blue, green_a, green_b = backends("blue"), backends("green-a"), backends("green-b")
+    px = cutover(admin=True, workers=2, weights={"blue": 50, "green": 50},
+                 pools={"blue": [blue.address], "green": [green_a.address, green_b.address]})
+    conns = [px.connect() for _ in range(3)]
+    for i in range(90):
+        assert conns[i % 3].get(f"/e{i}").status == 200
+    samples = parse_exposition(px.admin().get("/metrics").raw.decode())
+    assert green_a.request_count > 0 and green_b.request_count > 0
+    for pool, backend in (("blue", blue), ("green", green_a), ("green", green_b)):
+        assert value(samples, "cutover_endpoint_requests_total", pool=pool,
+                     endpoint=backend.address) == backend.request_count
+    assert value(samples, "cutover_downstream_connections_active") == 3
+    for pool, members in (("blue", [blue]), ("green", [green_a, green_b])):
+        # Keep-alive upstream connections stay open in the proxy's pool: every one the
+        # backends accepted and have not seen closed.
+        assert value(samples, "cutover_upstream_connections_active", pool=pool) == \
+            sum(b.connection_count for b in members) > 0
+    for c in conns:
+        c.close()
+
+    def downstream() -> float:
+        text = px.admin().get("/metrics").raw.decode()
+        return value(parse_exposition(text), "cutover_downstream_connections_active")
+
+    assert poll(lambda: downstream() == 0), downstream()
 
 
 def test_metrics_follow_a_weight_change_and_count_errors(cutover):

@@ -31,12 +31,16 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
   first.RecordDecision(1, 0);
   second.RecordDecision(1, 1);
   second.RecordRetry(1);
+  first.SetDownstreamConnections(3);
+  second.SetDownstreamConnections(4);
 
   ExpositionInput input;
   input.pools = {"blue", "green"};
   input.weight_ratios = {0.9, 0.1};
   input.route_reasons = {"weight", "rule"};
-  input.endpoints = {{0, "127.0.0.1:1", true, {0, 0}}, {1, "127.0.0.1:2", false, {4, 1}}};
+  input.endpoints = {{0, "127.0.0.1:1", true, {0, 0}, 5, 2},
+                     {1, "127.0.0.1:2", false, {4, 1}, 3, 1},
+                     {1, "127.0.0.1:3", true, {0, 0}, 0, 4}};
   input.error_kinds = {"connect_refused", "reset"};
   input.routing_version = 7;
   input.changes_applied = 3;
@@ -44,7 +48,8 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
   input.expired_rules = {"old-flag"};
   input.version = "0.1.0";
   input.shards = {&first, &second};
-  const std::string text = SerializeText(CollectFamilies(input));
+  const ShardCollector collector([&input] { return input; });
+  const std::string text = SerializeText(collector.Collect());
 
   EXPECT_THAT(text, HasSubstr("# TYPE cutover_requests_total counter"));
   EXPECT_THAT(text, HasSubstr("cutover_requests_total{pool=\"green\",code=\"2xx\"} 2\n"));
@@ -59,6 +64,12 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
   EXPECT_THAT(text,
               HasSubstr("cutover_endpoint_healthy{pool=\"green\",endpoint=\"127.0.0.1:2\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("cutover_routing_version 7\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("cutover_endpoint_requests_total{pool=\"green\",endpoint=\"127.0.0.1:2\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_upstream_connections_active{pool=\"blue\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_upstream_connections_active{pool=\"green\"} 5\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_downstream_connections_active 7\n"));
   EXPECT_THAT(text, HasSubstr("cutover_build_info{version=\"0.1.0\"} 1\n"));
   const std::string errors =
       "cutover_upstream_errors_total{pool=\"green\",endpoint=\"127.0.0.1:2\",";
