@@ -65,9 +65,16 @@ struct AdminConfig {
   uint32_t body_bytes = 65536;                             // larger request bodies get 413
 };
 
+// `[metrics]`: an optional listener that serves only GET /metrics, without credentials.
+struct MetricsConfig {
+  std::string host;  // empty = none (scrape the admin listener instead)
+  uint16_t port = 0;
+};
+
 struct Config {
   ListenerConfig listener;
   AdminConfig admin;
+  MetricsConfig metrics;
   // Pools in configuration order, with weights; baseline/candidate names.
   routing::RoutingSpec routing;
   TimeoutConfig timeouts;

@@ -390,6 +390,7 @@ class Loader {
   void ParseLimits(const toml::table& root, LimitConfig* out);
   void ParseLog(const toml::table& root, LogConfig* out);
   void ParseAdmin(const toml::table& root, AdminConfig* out);
+  void ParseMetrics(const toml::table& root, MetricsConfig* out);
   void ReadPath(const toml::table& table, std::string_view section, std::string_view key,
                 bool may_be_empty, std::string* out);
   void ParseHeaders(const toml::table& root, HeaderConfig* out);
@@ -437,9 +438,11 @@ class Loader {
 
 void Loader::Load(const toml::table& root, Config* config) {
   RejectUnknownKeys(
-      root, "", {"listener", "admin", "pools", "routing", "timeouts", "limits", "log", "headers"});
+      root, "",
+      {"listener", "admin", "metrics", "pools", "routing", "timeouts", "limits", "log", "headers"});
   ParseListener(root, &config->listener);
   ParseAdmin(root, &config->admin);
+  ParseMetrics(root, &config->metrics);
   ParsePools(root, &config->routing);
   ParseRouting(root, &config->routing);
   ParseTimeouts(root, &config->timeouts);
@@ -1366,6 +1369,22 @@ void Loader::ParseAdmin(const toml::table& root, AdminConfig* out) {
   if (out->socket.empty() && socket != nullptr && admin->get("address") == nullptr) {
     Error("admin.socket", LineOf(socket->source()),
           "is empty and there is no address: the admin API would have no listener");
+  }
+}
+
+void Loader::ParseMetrics(const toml::table& root, MetricsConfig* out) {
+  const toml::table* metrics = Section(root, "metrics");
+  if (metrics == nullptr) return;
+  RejectUnknownKeys(*metrics, "metrics", {"address"});
+  const toml::node* node = metrics->get("address");
+  if (node == nullptr) {
+    Error("metrics.address", LineOf(metrics->source()),
+          "missing required key: the [metrics] section is the listener's address");
+    return;
+  }
+  if (std::optional<HostPort> address = ReadAddress(*node, "metrics.address")) {
+    out->host = std::move(address->host);
+    out->port = address->port;
   }
 }
 

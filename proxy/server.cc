@@ -9,6 +9,7 @@
 
 #include "metrics/exposition.h"
 #include "proxy/admin/compare_json.h"
+#include "proxy/admin/metrics_listener.h"
 #include "proxy/admin/state_json.h"
 #include "proxy/config_loader.h"
 #include "proxy/log.h"
@@ -47,6 +48,7 @@ Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
 Server::~Server() {
   health_checker_.Stop();
   if (admin_server_) admin_server_->Stop();
+  if (metrics_server_) metrics_server_->Stop();
   for (auto& worker : workers_) {
     worker->Stop();
     worker->Join();
@@ -74,6 +76,7 @@ bool Server::Start(const Config& config, std::string* error) {
   uv_signal_start(&sigusr1_, &UvCallback<&Server::OnSignal>::Call, SIGUSR1);
   // The admin API is up before the proxy port opens: whoever sees the port can steer it.
   if (config.admin.enabled && !StartAdmin(config, error)) return false;
+  if (!config.metrics.host.empty() && !StartMetricsListener(config.metrics, error)) return false;
 
   // Bind every worker's socket before starting any, so a port conflict fails cleanly. With
   // port 0 the first bind picks the port and the others share it.
@@ -96,11 +99,30 @@ bool Server::Start(const Config& config, std::string* error) {
   }
   control_.AttachWorkers(std::move(workers));
   for (auto& worker : workers_) worker->Start();
+  workers_listed_.store(true, std::memory_order_release);
   health_checker_.Apply(*snapshot);
   WarnAboutExpiredRules();
 
   Log(LogLevel::kInfo, "cutover: listening on %s:%u (%zu workers)", config.listener.host.c_str(),
       port_, workers_.size());
+  return true;
+}
+
+bool Server::StartMetricsListener(const MetricsConfig& config, std::string* error) {
+  AdminConfig listener;
+  listener.enabled = true;
+  listener.socket = "";
+  listener.host = config.host;
+  listener.port = config.port;
+  listener.body_bytes = 1024;  // it takes no bodies
+  metrics_server_ = std::make_unique<admin::AdminServer>(
+      admin::MetricsOnlyHandler([this] { return ScrapeMetrics(); }));
+  if (!metrics_server_->Start(listener, error)) {
+    *error = "metrics.address: " + *error;
+    return false;
+  }
+  Log(LogLevel::kInfo, "metrics: listening on %s:%u (GET /metrics, no credentials)",
+      config.host.c_str(), metrics_server_->tcp_port());
   return true;
 }
 
@@ -151,6 +173,7 @@ int Server::Run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& worker : workers_) worker->Join();
   if (admin_server_) admin_server_->Stop();
+  if (metrics_server_) metrics_server_->Stop();
   Log(LogLevel::kInfo, "cutover: stopped");
   return 0;
 }
@@ -256,6 +279,9 @@ std::vector<std::string> Server::Reload(const Caller& caller) {
     Log(LogLevel::kWarn,
         "reload: [admin] listeners and files change only after a restart (tokens reload now)");
   }
+  if (next.metrics.host != current.metrics.host || next.metrics.port != current.metrics.port) {
+    Log(LogLevel::kWarn, "reload: [metrics] address changes take effect only after a restart");
+  }
   // The listener stays as bound; only what workers read per request changes.
   next.listener = current.listener;
   std::string error;
@@ -322,7 +348,7 @@ metrics::ExpositionInput Server::GatherMetrics() const {
   input.changes_rejected = control_.changes_rejected();
   input.expired_rules = table.ExpiredRules(time(nullptr));
   input.version = kCutoverVersion;
-  for (const auto& worker : workers_) input.shards.push_back(&worker->counters());
+  for (const auto& worker : ListedWorkers()) input.shards.push_back(&worker->counters());
   return input;
 }
 
@@ -342,7 +368,7 @@ admin::WindowReport Server::ReadWindows(int64_t window_ms, bool slot_by_slot) co
     admin::PoolWindow& pool = report.pools.emplace_back();
     pool.name = table.pools()[p].name;
     pool.weight = weights[pool.name];
-    for (const auto& worker : workers_) {
+    for (const auto& worker : ListedWorkers()) {
       if (slot_by_slot) {
         worker->counters().RecentSeries(p, now_ms, window_ms, &pool.series);
       } else {
@@ -355,7 +381,7 @@ admin::WindowReport Server::ReadWindows(int64_t window_ms, bool slot_by_slot) co
 
 uint64_t Server::RequestsForPool(std::size_t pool) const {
   uint64_t sum = 0;
-  for (const auto& worker : workers_) sum += worker->counters().Requests(pool);
+  for (const auto& worker : ListedWorkers()) sum += worker->counters().Requests(pool);
   return sum;
 }
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,7 @@ class Server {
 
  private:
   bool StartAdmin(const Config& config, std::string* error);
+  bool StartMetricsListener(const MetricsConfig& config, std::string* error);
   bool LoadTokens(const std::string& path, std::string* error);
   void OnSignal(int signum);
   void OnPollWorkers();
@@ -88,6 +90,13 @@ class Server {
   std::vector<ReloadWaiter> reload_waiters_;
   uv_timer_t poll_timer_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // The admin and metrics threads serve before workers_ is filled: they read it only once
+  // this is set (release after the last push_back), through ListedWorkers().
+  std::atomic<bool> workers_listed_{false};
+  std::span<const std::unique_ptr<Worker>> ListedWorkers() const {
+    if (!workers_listed_.load(std::memory_order_acquire)) return {};
+    return workers_;
+  }
   HealthRegistry health_;  // endpoint health shared with every worker
   HealthChecker health_checker_{&loop_};
   SwitchSignal switched_;  // workers say when they have applied a snapshot
@@ -95,6 +104,7 @@ class Server {
   metrics::ShardCollector collector_{[this] { return GatherMetrics(); }};
   std::unique_ptr<admin::AdminApi> api_;
   std::unique_ptr<admin::AdminServer> admin_server_;
+  std::unique_ptr<admin::AdminServer> metrics_server_;  // [metrics] address, when set
   uint16_t port_ = 0;
   bool shutting_down_ = false;
   bool discard_state_ = false;

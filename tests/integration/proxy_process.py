@@ -96,7 +96,8 @@ def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
                   candidate: str = "green", workers: int = 1, timeouts: Optional[dict] = None,
                   limits: Optional[dict] = None, log: Optional[dict] = None,
                   headers: Optional[dict] = None, affinity: Optional[dict] = None,
-                  rules: Optional[list] = None, admin: Optional[dict] = None) -> str:
+                  rules: Optional[list] = None, admin: Optional[dict] = None,
+                  metrics: Optional[dict] = None) -> str:
     """The TOML config text. pools: name -> list of "host:port" (or a dict, see
     _pool_lines); affinity: the [routing.affinity] keys; rules: one dict per
     [[routing.rules]] (values rendered inline, e.g. match = {"header": {"X-Beta": "1"}})."""
@@ -115,7 +116,7 @@ def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
         lines.append("")
     for section, values in (("timeouts", {**DEFAULT_TIMEOUTS, **(timeouts or {})}),
                             ("limits", limits), ("log", log), ("headers", headers),
-                            ("admin", admin)):
+                            ("admin", admin), ("metrics", metrics)):
         if values:
             lines.append(f"[{section}]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import socket
 
 import pytest
 
 from admin_helpers import backends_of, poll
-from proxy_process import run_cli
+from admin_client import AdminClient
+from proxy_process import free_port, run_cli
 from recording_backend import Response
 
 SAMPLE = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
@@ -136,6 +138,41 @@ def test_metrics_gzip_when_the_scraper_asks(cutover):
         assert "content-encoding" not in r.headers and r.raw == plain.raw, refusal
     small = admin.get("/v1/state", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in small.headers and small.json["version"] >= 1
+
+
+def test_dedicated_metrics_listener_needs_no_token(cutover):
+    """[metrics] address: /metrics without credentials, and nothing else of the admin API."""
+    port = free_port()
+    px = cutover(metrics={"address": f"127.0.0.1:{port}"}, weights={"blue": 50, "green": 50})
+    served = backends_of(px, 30)
+    scraper = AdminClient(port=port)
+    r = scraper.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    assert r.status == 200, r
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = parse_exposition(gzip.decompress(r.raw).decode())
+    for pool in ("blue", "green"):
+        assert value(samples, "cutover_requests_total", pool=pool, code="2xx") == \
+            served.count(pool)
+    assert scraper.get("/healthz").status == 200
+    assert scraper.request("HEAD", "/metrics").status == 200
+    for path in ("/v1/state", "/v1/audit", "/", "/metricsx"):
+        assert scraper.get(path).status == 404, path
+    refused = scraper.request("POST", "/metrics", body={})
+    assert refused.status == 405 and refused.headers["allow"] == "GET, HEAD"
+    assert f"metrics: listening on 127.0.0.1:{port}" in px.stderr_text()
+
+
+def test_metrics_listener_refuses_a_bad_address(cutover, tmp_path):
+    for address, why in (("metrics.example:9100", "numeric"), ("127.0.0.1", "port")):
+        px = cutover(metrics={"address": address}, expect_failure=True)
+        assert "metrics.address" in px.stderr_text() and why in px.stderr_text(), \
+            px.stderr_text()
+    taken = free_port()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", taken))
+        busy.listen()
+        px = cutover(metrics={"address": f"127.0.0.1:{taken}"}, expect_failure=True)
+        assert "metrics.address" in px.stderr_text(), px.stderr_text()
 
 
 def test_latency_histogram_counts_every_request(cutover):

@@ -405,6 +405,26 @@ TEST(ConfigLoader, AdminIsOffWithoutItsSection) {
   EXPECT_FALSE(config.admin.enabled);
 }
 
+TEST(ConfigLoader, MetricsListener) {
+  EXPECT_TRUE(LoadOk(kOnePool).metrics.host.empty());
+  const Config config = LoadOk(std::string(kOnePool) + "[metrics]\naddress = \"[::1]:9100\"\n");
+  EXPECT_EQ(config.metrics.host, "::1");
+  EXPECT_EQ(config.metrics.port, 9100);
+  EXPECT_FALSE(config.admin.enabled);  // independent of the admin API
+}
+
+TEST(ConfigLoader, MetricsErrors) {
+  EXPECT_THAT(
+      LoadErrors(std::string(kOnePool) + "[metrics]\naddress = \"prom:9100\"\npath = \"/m\"\n"),
+      ElementsAre("test.toml:4: metrics.address: invalid address \"prom:9100\": host must be a "
+                  "numeric IPv4 address, a bracketed IPv6 address or localhost (names are not "
+                  "resolved)",
+                  "test.toml:5: metrics.path: unknown key"));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + "[metrics]\n"),
+              ElementsAre("test.toml:3: metrics.address: missing required key: the [metrics] "
+                          "section is the listener's address"));
+}
+
 TEST(ConfigLoader, AdminSectionWithDefaults) {
   const Config config = LoadOk(std::string(kOnePool) + "[admin]\n");
   EXPECT_TRUE(config.admin.enabled);
