@@ -37,6 +37,9 @@ def pytest_runtest_makereport(item, call):
             out = px.stdout_text()
             if out:
                 report.sections.append((f"cutover (port {px.port}) stdout", out[-5000:]))
+        # Other processes a test started (e.g. Prometheus): (title, function -> log text).
+        for title, log_text in getattr(item, "_extra_logs", []):
+            report.sections.append((title, log_text()[-20000:] or "(empty)"))
 
 
 @pytest.fixture
