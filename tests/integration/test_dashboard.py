@@ -1,7 +1,7 @@
 """The dashboard page at / on the admin listeners (docs/metrics.md, "Dashboard"): served
 without a token under a strict Content-Security-Policy, self-contained, and, in headless
 Chromium, showing both pools' figures live, the lines of /v1/series, the audit trail and a
-token prompt."""
+token prompt; and the demo's banner that points at it."""
 
 from __future__ import annotations
 
@@ -9,13 +9,19 @@ import html.parser
 import json
 import re
 import secrets
+import shutil
+import signal
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from admin_helpers import write_tokens_file
+from admin_client import AdminClient
+from admin_helpers import poll, write_tokens_file
 from headless_chromium import Chromium, find_chromium
+from proxy_process import binary_path, free_port
 from recording_backend import Response
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
@@ -369,3 +375,49 @@ def test_dashboard_draws_the_lines_of_v1_series(dash_proxy, browser, tmp_path):
         print(f"dashboard screenshot (stand-in /v1/series): {shot}")
     finally:
         api.stop()
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+
+def test_demo_prints_a_dashboard_url_with_a_working_viewer_token(tmp_path):
+    out_path = tmp_path / "demo.stdout"
+    listen = f"127.0.0.1:{free_port()}"
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen(
+            [str(binary_path()), "demo", "--listen", listen,
+             "--admin-socket", str(tmp_path / "demo.sock"), "--admin-address", "127.0.0.1:0"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    state_dir = None
+    try:
+        assert poll(lambda: "Ctrl-C stops" in out_path.read_text() or proc.poll() is not None,
+                    timeout=15), out_path.read_text()
+        banner = out_path.read_text()
+        assert proc.poll() is None, banner
+        state_dir = re.search(r"audit log and state in (\S+)\)", banner).group(1)
+        m = re.search(r"dashboard +http://127\.0\.0\.1:(\d+)/#token=([0-9a-f]{64})\n", banner)
+        assert m, banner
+        port, token = int(m.group(1)), m.group(2)
+        # The existing lines are still there.
+        assert f"proxy         http://{listen}/" in banner
+        assert "ctl --socket" in banner
+        # The token is a viewer's: it reads, it does not change.
+        assert AdminClient(port=port).get("/").status == 200
+        assert AdminClient(port=port).get("/v1/compare").status == 401
+        viewer = AdminClient(port=port, token=token)
+        assert viewer.get("/v1/compare").status == 200
+        assert viewer.put_weights({"blue": 50, "green": 50}).status == 403
+        # Only the hash is on disk.
+        tokens = (Path(state_dir) / "tokens.toml").read_text()
+        assert token not in tokens and 'role = "viewer"' in tokens
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if state_dir and state_dir.startswith("/tmp/cutover-demo-"):
+            shutil.rmtree(state_dir, ignore_errors=True)
+    assert proc.returncode == 0, out_path.read_text()
