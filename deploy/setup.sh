@@ -17,7 +17,9 @@ set -euo pipefail
 readonly BUILD_DEPS=(build-essential g++ meson ninja-build pkg-config libuv1-dev node-llhttp
   libssl-dev prometheus-cpp-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev clang-format)
-readonly TEST_DEPS=(python3 python3-pytest curl openssl prometheus)
+# prometheus: tests/integration/test_prometheus.py scrapes cutover with it (and promtool).
+# chromium: tests/integration/test_dashboard.py loads the dashboard in it (headless).
+readonly TEST_DEPS=(python3 python3-pytest curl openssl prometheus chromium)
 readonly BENCH_DEPS=(wrk haproxy nginx-light)
 
 # A pyenv or venv python may shadow PATH; the tests use Debian's python3-pytest.

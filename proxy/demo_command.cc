@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <optional>
 
 #include "proxy/config.h"
+#include "proxy/ctl/hash_token.h"
 #include "proxy/demo_backend.h"
 #include "proxy/server.h"
 
@@ -36,9 +39,29 @@ std::string SelfPath() {
   return length > 0 ? std::string(path, static_cast<std::size_t>(length)) : "cutover";
 }
 
+// A host for a URL: an IPv6 address goes in brackets (RFC 3986 §3.2.2).
+std::string UrlHost(const std::string& host) {
+  return host.find(':') == std::string::npos ? host : "[" + host + "]";
+}
+
+// A fresh viewer token for the dashboard, its hash in `dir`/tokens.toml (the file format of
+// docs/admin-api.md, as `cutover ctl hash-token` writes it). The token itself is only printed.
+std::optional<std::string> MakeDashboardToken(const std::string& dir, std::string* tokens_file) {
+  const std::optional<std::string> token = ctl::GenerateToken();
+  if (!token) return std::nullopt;
+  *tokens_file = dir + "/tokens.toml";
+  std::ofstream out(*tokens_file, std::ios::trunc);
+  out << ctl::TokenStanza("dashboard", "viewer", ctl::TokenHash(*token));
+  out.close();
+  if (!out) return std::nullopt;
+  return token;
+}
+
 }  // namespace
 
-int RunDemo(const std::string& listen_address, unsigned workers, const std::string& admin_socket) {
+int RunDemo(const DemoOptions& options) {
+  const std::string& listen_address = options.listen;
+  const std::string& admin_socket = options.admin_socket;
   std::string error;
   auto backends = DemoBackends::Start({"blue", "green"}, "127.0.0.1", &error);
   if (!backends) {
@@ -51,7 +74,7 @@ int RunDemo(const std::string& listen_address, unsigned workers, const std::stri
                  listen_address.c_str());
     return 2;
   }
-  config.listener.workers = workers;
+  config.listener.workers = options.workers;
   const char* names[] = {"blue", "green"};
   const uint32_t weights[] = {9000, 1000};
   for (std::size_t i = 0; i < 2; ++i) {
@@ -79,20 +102,49 @@ int RunDemo(const std::string& listen_address, unsigned workers, const std::stri
   config.admin.socket = admin_socket;
   config.admin.state_file = std::string(state_dir) + "/state.json";
   config.admin.audit_log = std::string(state_dir) + "/audit.log";
+  std::string token;
+  if (!options.admin_address.empty()) {
+    if (!SplitHostPort(options.admin_address, &config.admin.host, &config.admin.port)) {
+      std::fprintf(stderr, "cutover demo: --admin-address wants HOST:PORT, got '%s'\n",
+                   options.admin_address.c_str());
+      return 2;
+    }
+    const std::optional<std::string> made =
+        MakeDashboardToken(state_dir, &config.admin.tokens_file);
+    if (!made) {
+      std::fprintf(stderr, "cutover demo: cannot make a token in %s\n", state_dir);
+      return 1;
+    }
+    token = *made;
+  }
 
   Server server("");
   if (!server.Start(config, &error)) {
-    std::fprintf(stderr, "cutover demo: %s\n", error.c_str());
+    std::fprintf(stderr,
+                 "cutover demo: %s\n(--listen, --admin-socket and --admin-address choose other "
+                 "places; --admin-address \"\" turns the dashboard off)\n",
+                 error.c_str());
     return 1;
   }
   const std::string url = "http://" + listen_address + "/";
   const std::string ctl = SelfPath() + " ctl --socket " + admin_socket;
+  // With a TCP listener: where it is, the dashboard's URL, and a call with the same token.
+  std::string dashboard, compare;
+  if (!token.empty()) {
+    const std::string admin_url =
+        "http://" + UrlHost(config.admin.host) + ":" + std::to_string(server.admin_port());
+    dashboard = "  admin TCP     " + admin_url + " (a viewer token; its hash is in " +
+                config.admin.tokens_file + ")\n  dashboard     " + admin_url + "/#token=" + token +
+                "\n";
+    compare = "  curl -s -H 'Authorization: Bearer " + token + "' " + admin_url + "/v1/compare\n";
+  }
   std::printf(
       "\ncutover demo is running: blue (current) 90%% / green (new) 10%%\n"
       "  proxy         %s\n"
       "  blue backend  127.0.0.1:%u\n"
       "  green backend 127.0.0.1:%u\n"
-      "  admin API     %s (audit log and state in %s)\n\n"
+      "  admin API     %s (audit log and state in %s)\n"
+      "%s\n"
       "Try:\n"
       "  curl -s %s                       # one request: the body says which pool answered\n"
       "  for i in $(seq 100); do curl -s %s; done | sort | uniq -c   # about 90 blue, 10 green\n"
@@ -100,11 +152,12 @@ int RunDemo(const std::string& listen_address, unsigned workers, const std::stri
       "  %s status\n"
       "  %s rollback --reason \"demo\"\n"
       "  %s audit\n"
-      "  curl -s --unix-socket %s http://cutover/v1/state\n\n"
+      "  curl -s --unix-socket %s http://cutover/v1/state\n"
+      "%s\n"
       "Ctrl-C stops the proxy and the backends.\n\n",
       url.c_str(), backends->port(0), backends->port(1), admin_socket.c_str(), state_dir,
-      url.c_str(), url.c_str(), ctl.c_str(), ctl.c_str(), ctl.c_str(), ctl.c_str(),
-      admin_socket.c_str());
+      dashboard.c_str(), url.c_str(), url.c_str(), ctl.c_str(), ctl.c_str(), ctl.c_str(),
+      ctl.c_str(), admin_socket.c_str(), compare.c_str());
   std::fflush(stdout);
   const int code = server.Run();
   std::printf("\ncutover demo: served blue %llu, green %llu requests\n",

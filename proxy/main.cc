@@ -64,13 +64,17 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Validate a config file and print every error");
   check->add_option("-c,--config", config_path, "TOML config file")->required();
 
-  std::string listen = "127.0.0.1:8080";
-  unsigned workers = 1;
+  cutover::proxy::DemoOptions demo_options;
   auto* demo = app.add_subcommand("demo", "Built-in blue/green backends behind the proxy, 90/10");
-  demo->add_option("--listen", listen, "HOST:PORT for the proxy")->capture_default_str();
-  demo->add_option("--workers", workers, "worker threads")->capture_default_str();
-  std::string demo_socket = "/tmp/cutover-demo.sock";
-  demo->add_option("--admin-socket", demo_socket, "Unix socket for the admin API and cutover ctl")
+  demo->add_option("--listen", demo_options.listen, "HOST:PORT for the proxy")
+      ->capture_default_str();
+  demo->add_option("--workers", demo_options.workers, "worker threads")->capture_default_str();
+  demo->add_option("--admin-socket", demo_options.admin_socket,
+                   "Unix socket for the admin API and cutover ctl")
+      ->capture_default_str();
+  demo->add_option("--admin-address", demo_options.admin_address,
+                   "HOST:PORT of the admin API over TCP, for the dashboard (port 0: any free "
+                   "one; \"\": none)")
       ->capture_default_str();
 
   auto* version = app.add_subcommand("version", "Print version information");
@@ -85,7 +89,7 @@ int main(int argc, char** argv) {
   }
   if (*run) return Run(config_path, discard_state);
   if (*check) return Check(config_path);
-  if (*demo) return cutover::proxy::RunDemo(listen, workers, demo_socket);
+  if (*demo) return cutover::proxy::RunDemo(demo_options);
   if (ctl->parsed()) return ctl->Run();
   if (*version) {
     std::printf("cutover %s (%s, libuv %s)\n", cutover::proxy::kCutoverVersion,

@@ -50,6 +50,8 @@ class Server {
   int Run();
 
   uint16_t port() const { return port_; }
+  // The admin API's TCP port once started (the bound one when the config said 0); 0 if none.
+  uint16_t admin_port() const { return admin_server_ ? admin_server_->tcp_port() : 0; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
   // Requests answered per pool index, summed over workers (any thread).
   uint64_t RequestsForPool(std::size_t pool) const;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "proxy/admin/audit_log.h"
+#include "proxy/admin/dashboard_page.h"
 #include "proxy/admin/state_json.h"
 #include "proxy/duration.h"
 #include "proxy/log.h"
@@ -35,6 +36,22 @@ AdminResponse Answer(int status, json body) {
 
 AdminResponse Error(int status, std::string field, std::string message) {
   return Answer(status, {{"error", std::move(message)}, {"field", std::move(field)}});
+}
+
+// The dashboard may run its own inline script and style and talk to this listener; nothing
+// else: no external script, style, font or image, no framing by another site.
+constexpr char kDashboardPolicy[] =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src data:; base-uri 'none'; frame-ancestors 'none'";
+
+AdminResponse DashboardPage() {
+  AdminResponse response;
+  response.text_body = std::string(DashboardHtml());
+  response.text_content_type = "text/html; charset=utf-8";
+  response.headers = {{"Content-Security-Policy", kDashboardPolicy},
+                      {"X-Content-Type-Options", "nosniff"},
+                      {"Referrer-Policy", "no-referrer"}};
+  return response;
 }
 
 AdminResponse MethodNotAllowed(std::string allow) {
@@ -132,6 +149,12 @@ AdminResponse AdminApi::Handle(const AdminRequest& request) {
     AdminRequest get = request;
     get.method = "GET";
     return Handle(get);
+  }
+  // The dashboard page holds no data (it calls the endpoints below with the viewer's own
+  // token), so it needs no credentials either.
+  if (request.path == "/") {
+    if (request.method != "GET") return MethodNotAllowed("GET");
+    return DashboardPage();
   }
   // Probes for load balancers and orchestrators: no credentials, nothing revealed.
   if (request.path == "/healthz" || request.path == "/readyz") {
