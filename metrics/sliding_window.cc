@@ -35,21 +35,26 @@ SlidingWindow::SlidingWindow(int64_t slot_ms, std::size_t slot_count)
       slot_count_(std::max<std::size_t>(slot_count, 1)),
       slots_(std::make_unique<Slot[]>(slot_count_)) {}
 
-void SlidingWindow::Record(int64_t now_ms, uint16_t status, uint64_t duration_us) {
-  // Slots are only ever reused forward: a clock stepping back must not reopen an old slot.
-  const int64_t epoch = std::max(std::max<int64_t>(now_ms, 0) / slot_ms_, current_epoch_);
-  Slot& slot = Rotate(epoch);
+void SlidingWindow::RecordInBucket(int64_t now_ms, uint16_t status, std::size_t latency_bucket) {
+  // Most records fall in the slot of the one before: no division then. Slots are only ever
+  // reused forward: a clock stepping back (now_ms below the slot) counts in the current one.
+  if (now_ms >= next_slot_start_ms_ || current_slot_ == nullptr) {
+    Rotate(std::max(std::max<int64_t>(now_ms, 0) / slot_ms_, current_epoch_));
+  }
+  Slot& slot = *current_slot_;
   Bump(slot.requests_by_class[StatusClass(status)]);
-  Bump(slot.latency[LatencyBucket(duration_us)]);
+  Bump(slot.latency[latency_bucket]);
 }
 
 // Slots skipped over by a jump are left as they are: their epoch no longer matches any
 // window a reader asks for, so they read as empty, and they are cleared here when the ring
 // comes round to them. A jump longer than the ring thus empties it at no cost.
-SlidingWindow::Slot& SlidingWindow::Rotate(int64_t epoch) {
+void SlidingWindow::Rotate(int64_t epoch) {
   Slot& slot = slots_[static_cast<std::size_t>(epoch) % slot_count_];
   current_epoch_ = epoch;
-  if (slot.epoch.load(std::memory_order_relaxed) == epoch) return slot;
+  current_slot_ = &slot;
+  next_slot_start_ms_ = (epoch + 1) * slot_ms_;
+  if (slot.epoch.load(std::memory_order_relaxed) == epoch) return;
   // Seqlock-style: a reader that saw the old epoch before and after its loads cannot have
   // read any of the zeroes below (release fence here, acquire fence in ReadSlot).
   slot.epoch.store(kNoEpoch, std::memory_order_relaxed);
@@ -57,7 +62,6 @@ SlidingWindow::Slot& SlidingWindow::Rotate(int64_t epoch) {
   for (auto& n : slot.requests_by_class) n.store(0, std::memory_order_relaxed);
   for (auto& n : slot.latency) n.store(0, std::memory_order_relaxed);
   slot.epoch.store(epoch, std::memory_order_release);
-  return slot;
 }
 
 std::size_t SlidingWindow::SlotsInWindow(int64_t now_ms, int64_t window_ms) const {

@@ -55,7 +55,11 @@ class SlidingWindow {
 
   // Owning worker only. `status` 0 means no status was sent. A `now_ms` older than the last
   // one recorded (clock step between calls) counts in the current slot.
-  void Record(int64_t now_ms, uint16_t status, uint64_t duration_us);
+  void Record(int64_t now_ms, uint16_t status, uint64_t duration_us) {
+    RecordInBucket(now_ms, status, LatencyBucket(duration_us));
+  }
+  // The same with LatencyBucket(duration_us) already computed.
+  void RecordInBucket(int64_t now_ms, uint16_t status, std::size_t latency_bucket);
 
   // Any thread. The current, partial slot is always read; older slots are read when their
   // start is at or after now_ms - window_ms, up to the whole ring.
@@ -79,7 +83,7 @@ class SlidingWindow {
     std::array<std::atomic<uint64_t>, kLatencyBucketCount> latency{};
   };
 
-  Slot& Rotate(int64_t epoch);
+  void Rotate(int64_t epoch);
   // Slots Read() and ReadSeries() cover: the current one, then older ones that start at or
   // after now_ms - window_ms, up to the whole ring.
   std::size_t SlotsInWindow(int64_t now_ms, int64_t window_ms) const;
@@ -88,7 +92,10 @@ class SlidingWindow {
   const int64_t slot_ms_;
   const std::size_t slot_count_;
   std::unique_ptr<Slot[]> slots_;
-  int64_t current_epoch_ = kNoEpoch;  // writer only
+  // Writer only: the slot being filled, and where the next one starts (0 = none yet).
+  int64_t current_epoch_ = kNoEpoch;
+  Slot* current_slot_ = nullptr;
+  int64_t next_slot_start_ms_ = 0;
 };
 
 }  // namespace cutover::metrics

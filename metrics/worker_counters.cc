@@ -11,9 +11,10 @@ void WorkerCounters::Record(const RequestRecord& record) {
   if (record.upstream_error) Bump(pool.upstream_errors, 1);
   Bump(pool.bytes_in, record.bytes_in);
   Bump(pool.bytes_out, record.bytes_out);
-  pool.latency.Record(record.duration_us);
+  const std::size_t bucket = LatencyBucket(record.duration_us);
+  pool.latency.RecordInBucket(bucket, record.duration_us);
   if (record.upstream_us != 0) pool.upstream_latency.Record(record.upstream_us);
-  pool.recent.Record(record.now_ms, record.status, record.duration_us);
+  pool.recent.RecordInBucket(record.now_ms, record.status, bucket);
 #else
   (void)record;
 #endif
