@@ -8,7 +8,7 @@
 #   deploy/setup.sh test         build+test deps; release (build/) and ASan+UBSan
 #                                (build-asan/) builds; unit + integration tests in each;
 #                                last line: "N passed, N failed[, N skipped]"
-#   deploy/setup.sh bench-deps   build deps + wrk, haproxy, nginx-light; release build
+#   deploy/setup.sh bench-deps   build deps + wrk, haproxy, nginx-light, valgrind; release build
 #
 # Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan),
 # JOBS (default: nproc), PYTEST_TIMEOUT (seconds per pytest run, default 1200).
@@ -20,7 +20,7 @@ readonly BUILD_DEPS=(build-essential g++ meson ninja-build pkg-config libuv1-dev
 # prometheus: tests/integration/test_prometheus.py scrapes cutover with it (and promtool).
 # chromium: tests/integration/test_dashboard.py loads the dashboard in it (headless).
 readonly TEST_DEPS=(python3 python3-pytest curl openssl prometheus chromium)
-readonly BENCH_DEPS=(wrk haproxy nginx-light)
+readonly BENCH_DEPS=(wrk haproxy nginx-light valgrind)
 
 # A pyenv or venv python may shadow PATH; the tests use Debian's python3-pytest.
 readonly PYTHON=/usr/bin/python3

@@ -10,7 +10,7 @@
 # Builds both binaries first when missing or stale (ninja decides). Prints a markdown report
 # on stdout (progress on stderr).
 #
-#   bash deploy/setup.sh bench-deps && apt-get install valgrind   # once
+#   bash deploy/setup.sh bench-deps   # once: wrk, haproxy, nginx, valgrind
 #   bash tests/bench/metrics_cost.sh > /tmp/metrics-cost.md
 #
 # Environment (defaults in brackets):
@@ -98,7 +98,7 @@ if [[ "$BUILD" == 1 ]]; then
   find_tool ninja >/dev/null || die "ninja not found; run: bash deploy/setup.sh bench-deps"
 fi
 if [[ "$INSTRUCTIONS" == 1 ]]; then
-  find_tool valgrind >/dev/null || die "valgrind not found; run: apt-get install valgrind"
+  find_tool valgrind >/dev/null || die "valgrind not found; run: bash deploy/setup.sh bench-deps"
   find_tool nginx >/dev/null || die "nginx not found; run: bash deploy/setup.sh bench-deps"
 fi
 if [[ "$THROUGHPUT" == 1 ]]; then
