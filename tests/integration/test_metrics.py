@@ -37,10 +37,43 @@ def value(samples: dict, name: str, **labels) -> float:
     return samples[(name, frozenset(labels.items()))]
 
 
+def requests_counted(text: str) -> float:
+    return sum(v for (name, _), v in parse_exposition(text).items()
+               if name == "cutover_requests_total")
+
+
+def scrape_when_counted(client, total: int, decode=bytes.decode, **request_kw):
+    """GET /metrics once all `total` requests are counted. A worker counts a request when
+    its response is fully written, a moment after the client may have read it, so a scrape
+    right after the last response can miss it: poll rather than race."""
+    last = {}
+
+    def counted() -> bool:
+        last["r"] = client.get("/metrics", **request_kw)
+        return requests_counted(decode(last["r"].raw)) == total
+
+    assert poll(counted), f"/metrics never counted {total} requests"
+    return last["r"]
+
+
+def json_when_counted(client, path: str, total: int) -> dict:
+    """GET `path` (/v1/compare, /v1/series) once its pools add up to `total` requests."""
+    last = {}
+
+    def counted() -> bool:
+        last["body"] = client.get(path).json
+        pools = [last["body"]["pools"]] if "pools" in last["body"] else \
+            [p["pools"] for p in last["body"]["points"]]
+        return sum(f["requests"] for ps in pools for f in ps.values()) == total
+
+    assert poll(counted), f"{path} never counted {total} requests"
+    return last["body"]
+
+
 def test_metrics_count_what_the_backends_saw(cutover):
     px = cutover(admin=True, workers=2, weights={"blue": 50, "green": 50})
     served = backends_of(px, 200)
-    r = px.admin().get("/metrics")
+    r = scrape_when_counted(px.admin(), 200)
     assert r.status == 200, r
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples = parse_exposition(r.raw.decode())
@@ -67,7 +100,7 @@ def test_endpoint_requests_and_connection_gauges(cutover, backends):
     conns = [px.connect() for _ in range(3)]
     for i in range(90):
         assert conns[i % 3].get(f"/e{i}").status == 200
-    samples = parse_exposition(px.admin().get("/metrics").raw.decode())
+    samples = parse_exposition(scrape_when_counted(px.admin(), 90).raw.decode())
     assert green_a.request_count > 0 and green_b.request_count > 0
     for pool, backend in (("blue", blue), ("green", green_a), ("green", green_b)):
         assert value(samples, "cutover_endpoint_requests_total", pool=pool,
@@ -94,7 +127,7 @@ def test_metrics_follow_a_weight_change_and_count_errors(cutover):
     assert c.put_weights({"blue": 0, "green": 100}).status == 200
     px.green.stop()  # every green request now fails at connect: 502 (or 503 via failover)
     statuses = [px.get("/x").status for _ in range(5)]
-    samples = parse_exposition(c.get("/metrics").raw.decode())
+    samples = parse_exposition(scrape_when_counted(c, 5).raw.decode())
     assert value(samples, "cutover_pool_weight_ratio", pool="green") == 1
     failed = sum(value(samples, "cutover_requests_total", pool=p, code="5xx")
                  for p in ("blue", "green"))
@@ -120,7 +153,7 @@ def test_metrics_gzip_when_the_scraper_asks(cutover):
     px = cutover(admin=True, weights={"blue": 50, "green": 50})
     backends_of(px, 20)
     admin = px.admin()
-    plain = admin.get("/metrics")
+    plain = scrape_when_counted(admin, 20)
     assert "content-encoding" not in plain.headers
     assert plain.headers["vary"] == "Accept-Encoding"
     # Prometheus sends "Accept-Encoding: gzip"; nothing runs between the two scrapes.
@@ -146,7 +179,8 @@ def test_dedicated_metrics_listener_needs_no_token(cutover):
     px = cutover(metrics={"address": f"127.0.0.1:{port}"}, weights={"blue": 50, "green": 50})
     served = backends_of(px, 30)
     scraper = AdminClient(port=port)
-    r = scraper.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    r = scrape_when_counted(scraper, 30, decode=lambda raw: gzip.decompress(raw).decode(),
+                            headers={"Accept-Encoding": "gzip"})
     assert r.status == 200, r
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples = parse_exposition(gzip.decompress(r.raw).decode())
@@ -178,7 +212,7 @@ def test_metrics_listener_refuses_a_bad_address(cutover, tmp_path):
 def test_latency_histogram_counts_every_request(cutover):
     px = cutover(admin=True, weights={"blue": 50, "green": 50})
     served = backends_of(px, 100)
-    samples = parse_exposition(px.admin().get("/metrics").raw.decode())
+    samples = parse_exposition(scrape_when_counted(px.admin(), 100).raw.decode())
     for pool in ("blue", "green"):
         count = value(samples, "cutover_request_duration_seconds_count", pool=pool)
         assert count == served.count(pool)
@@ -204,9 +238,7 @@ def test_compare_shows_a_slow_and_failing_candidate(cutover):
     conn = px.connect()
     for i in range(200):
         conn.get(f"/c{i}")
-    r = px.admin().get("/v1/compare?window=60s")
-    assert r.status == 200, r
-    body = r.json
+    body = json_when_counted(px.admin(), "/v1/compare?window=60s", 200)
     blue, green_ = body["pools"]["blue"], body["pools"]["green"]
     assert blue["requests"] + green_["requests"] == 200
     assert blue["requests"] == px.blue.request_count
@@ -233,9 +265,7 @@ def test_series_has_every_slot_of_the_window(cutover):
     conn = px.connect()
     for i in range(60):
         assert conn.get(f"/s{i}").status in (200, 500)
-    r = px.admin().get("/v1/series?window=10m")
-    assert r.status == 200, r
-    body = r.json
+    body = json_when_counted(px.admin(), "/v1/series?window=10m", 60)
     assert body["step_seconds"] == 10 and body["window_seconds"] == 600
     assert body["baseline"] == "blue" and body["candidate"] == "green"
     points = body["points"]
@@ -266,6 +296,7 @@ def test_series_has_every_slot_of_the_window(cutover):
 def test_ctl_compare_prints_both_pools(cutover):
     px = cutover(admin=True, weights={"blue": 50, "green": 50})
     backends_of(px, 40)
+    json_when_counted(px.admin(), "/v1/compare?window=30s", 40)
     out = run_cli("ctl", "--socket", px.admin_socket, "compare", "--window", "30s")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()

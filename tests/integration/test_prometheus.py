@@ -19,7 +19,7 @@ from admin_helpers import backends_of, poll, write_tokens_file
 from prometheus_process import (DEPLOY_CONFIG, PROMETHEUS_BIN, PROMTOOL_BIN,
                                 PrometheusProcess, render_scrape_config)
 from proxy_process import run_cli
-from test_metrics import parse_exposition
+from test_metrics import parse_exposition, scrape_when_counted
 
 RATE_QUERY = "sum by (pool) (rate(cutover_requests_total[1m]))"
 SCRAPE_INTERVAL = 1.0  # seconds; the deploy file's 15s replaced for the test
@@ -138,7 +138,7 @@ def test_promtool_accepts_metrics_that_count_what_the_backends_saw(cutover, view
     served = Counter(backends_of(px, 300))
     assert px.get("/flagged", [("X-Old-Flag", "1")]).status == 200  # a rule decision: green
     served["green"] += 1
-    r = px.admin(token=secret, tcp=True).get("/metrics")
+    r = scrape_when_counted(px.admin(token=secret, tcp=True), sum(served.values()))
     assert r.status == 200, r
     check = subprocess.run([str(PROMTOOL_BIN), "check", "metrics"], input=r.raw,
                            capture_output=True, timeout=30)
