@@ -189,6 +189,14 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
     expired.metric.push_back(Gauge({{"rule", rule}}, 1.0));
   }
 
+  MetricFamily expiry =
+      Family("cutover_tls_cert_expiry_timestamp_seconds",
+             "When each served certificate expires (Unix time).", MetricType::Gauge);
+  for (const ExpositionInput::Certificate& certificate : input.certificates) {
+    expiry.metric.push_back(
+        Gauge({{"name", certificate.name}}, static_cast<double>(certificate.not_after_unix)));
+  }
+
   MetricFamily build = Family("cutover_build_info", "Always 1; the labels say which build this is.",
                               MetricType::Gauge);
   build.metric.push_back(Gauge({{"version", input.version}}, 1.0));
@@ -197,7 +205,7 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
   for (MetricFamily* family :
        {&requests, &durations, &upstream_durations, &decisions, &retries, &bytes, &weights,
         &healthy, &errors, &endpoint_requests, &downstream_connections, &upstream_connections,
-        &ejections, &version, &changes, &expired, &build}) {
+        &ejections, &version, &changes, &expired, &expiry, &build}) {
     families.push_back(std::move(*family));
   }
   return families;

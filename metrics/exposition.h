@@ -41,6 +41,11 @@ struct ExpositionInput {
   uint64_t changes_rejected = 0;  // refused: bad input, stale If-Match, wrong role, failed disk
   std::vector<std::string> expired_rules;  // enabled rules past their `expires`
   std::string version;                     // cutover's version, for cutover_build_info
+  struct Certificate {
+    std::string name;  // its first DNS name (or its file when it names none)
+    int64_t not_after_unix = 0;
+  };
+  std::vector<Certificate> certificates;  // served by the TLS listener
   std::vector<const WorkerCounters*> shards;
 };
 

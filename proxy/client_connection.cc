@@ -11,6 +11,7 @@
 #include "proxy/upstream_endpoint.h"
 #include "proxy/uv_callback.h"
 #include "proxy/worker.h"
+#include "tls/engine.h"
 
 namespace cutover::proxy {
 namespace {
@@ -82,8 +83,15 @@ ClientConnection::ClientConnection(Worker* worker, uint64_t id)
   parser_.data = this;
 }
 
+ClientConnection::~ClientConnection() = default;
+
 // ---------------------------------------------------------------------------------------
 // Connection lifecycle
+
+void ClientConnection::EnableTls(std::shared_ptr<const tls::ServerContext> context) {
+  tls_ = tls::Engine::Accept(std::move(context));
+  out_.SealWith(tls_.get(), &worker_->blocks());
+}
 
 void ClientConnection::Start() {
   uv_tcp_nodelay(&tcp_, 1);
@@ -122,6 +130,12 @@ void ClientConnection::Close() {
   if (held_block_) BufferPool::Unref(held_block_);
   held_block_ = nullptr;
   ReleaseExchangeBuffers();
+  if (tls_ && tls_->handshake_done() && !tls_->failed() && out_.idle()) {
+    // close_notify (RFC 8446 §6.1), if the kernel takes it at once: it tells the client
+    // the close is deliberate, not a truncation. Nothing waits for it.
+    tls_->Shutdown();
+    out_.Flush(stream());
+  }
   out_.DiscardPending();
   worker_->ForgetClient(this);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &UvCallback<&ClientConnection::OnClosed>::Call);
@@ -137,6 +151,10 @@ void ClientConnection::CloseGracefully() {
   // error response before the client reads it. Half-close, drain briefly, then close.
   if (closing_ || lingering_) return;
   lingering_ = true;
+  if (tls_ && tls_->handshake_done()) {
+    tls_->Shutdown();  // close_notify after the reply; uv_shutdown waits for both
+    FlushClient();
+  }
   // Rare path, so the request is allocated here rather than carried by every connection;
   // it frees itself in its callback (which libuv also runs, cancelled, if we close first).
   auto* request = new uv_shutdown_t;
@@ -207,6 +225,8 @@ void ClientConnection::StartReading() {
   uv_read_start(stream(), &UvCallback<&ClientConnection::OnAlloc>::Call,
                 &UvCallback<&ClientConnection::OnRead>::Call);
   reading_ = true;
+  // Plaintext the engine decrypted before reading stopped will not come with a socket read.
+  if (tls_) DrainTls();
 }
 
 void ClientConnection::StopReading() {
@@ -223,33 +243,75 @@ void ClientConnection::OnAlloc(size_t, uv_buf_t* buf) {
 void ClientConnection::OnRead(ssize_t nread, const uv_buf_t* buf) {
   Block* block = BlockOf(buf);
   if (nread > 0 && !closing_) {
-    const std::size_t length = static_cast<std::size_t>(nread);
-    if (lingering_) {
-      // discard: the reply is out, we only wait for the client to finish sending
-    } else if (tunnel_) {
-      ArmTimer(Timer::kTunnel);
-      if (ex_.upstream) {
-        ex_.upstream->out().AppendBlock(block, buf->base, length);
-        FlushUpstream();
-      }
-    } else if (ex_.request != nullptr && ex_.request_complete) {
-      // The next pipelined request arrived while this one waits for its response: park it
-      // (and stop reading, so at most one block waits) until the response is written.
-      StopReading();
-      HoldInput(block, buf->base, length);
-    } else {
-      ProcessInput(block, buf->base, length);
+    if (tls_) {
+      tls_->Receive(buf->base, static_cast<std::size_t>(nread));
+      if (block) BufferPool::Unref(block);
+      DrainTls();
+      return;
     }
+    OnInput(block, buf->base, static_cast<std::size_t>(nread));
   } else if (nread < 0 && !closing_) {
-    if (lingering_ || tunnel_ || ex_.request == nullptr || !ex_.request_complete) {
-      Close();  // idle, mid-request, or a tunnel: nothing more will come
-    } else {
-      client_eof_ = true;  // request complete: finish the response, then close
-      ex_.keep_alive = false;
-      StopReading();
-    }
+    OnInputEnd();
   }
   if (block) BufferPool::Unref(block);
+}
+
+void ClientConnection::DrainTls() {
+  if (tls_draining_) {
+    tls_drain_again_ = true;
+    return;
+  }
+  tls_draining_ = true;
+  do {
+    tls_drain_again_ = false;
+    while (reading_ && !closing_) {
+      Block* plain = worker_->blocks().Acquire();
+      const long n = tls_->Read(plain->data, Block::kSize);
+      if (n > 0) OnInput(plain, plain->data, static_cast<std::size_t>(n));
+      BufferPool::Unref(plain);
+      if (n > 0) continue;
+      if (n == tls::Engine::kClosed) {
+        OnInputEnd();
+      } else if (n == tls::Engine::kFailed) {
+        Log(LogLevel::kDebug, "conn %llu: TLS: %s", static_cast<unsigned long long>(id_),
+            tls_->error().c_str());
+        FlushClient();  // the alert, if the kernel takes it now; nothing more is owed
+        Close();
+      }
+      break;
+    }
+  } while (tls_drain_again_ && !closing_);
+  tls_draining_ = false;
+  if (!closing_) FlushClient();  // handshake messages, session tickets
+}
+
+void ClientConnection::OnInput(Block* block, const char* data, std::size_t length) {
+  if (lingering_) {
+    // discard: the reply is out, we only wait for the client to finish sending
+  } else if (tunnel_) {
+    ArmTimer(Timer::kTunnel);
+    if (ex_.upstream) {
+      ex_.upstream->out().AppendBlock(block, data, length);
+      FlushUpstream();
+    }
+  } else if (ex_.request != nullptr && ex_.request_complete) {
+    // The next pipelined request arrived while this one waits for its response: park it
+    // (and stop reading, so at most one block waits) until the response is written.
+    StopReading();
+    HoldInput(block, data, length);
+  } else {
+    ProcessInput(block, data, length);
+  }
+}
+
+void ClientConnection::OnInputEnd() {
+  if (lingering_ || tunnel_ || ex_.request == nullptr || !ex_.request_complete) {
+    Close();  // idle, mid-request, or a tunnel: nothing more will come
+  } else {
+    client_eof_ = true;  // request complete: finish the response, then close
+    ex_.keep_alive = false;
+    StopReading();
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -506,7 +568,7 @@ bool ClientConnection::ForwardRequest() {
   rewrite.content_length = parser_.content_length;
   rewrite.upgrade = ex_.upgrade ? ScanRequestHead(*head).upgrade : std::string_view();
   rewrite.client_address = headers.x_forwarded_for ? std::string_view(peer_) : std::string_view();
-  rewrite.forwarded_proto = headers.x_forwarded_proto ? "http" : "";
+  rewrite.forwarded_proto = !headers.x_forwarded_proto ? "" : tls_ ? "https" : "http";
   SerializeRequestHead(head, rewrite);
   return ConnectUpstream(true);
 }

@@ -11,11 +11,17 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "proxy/deadline_timer.h"
 #include "proxy/exchange.h"
 #include "proxy/output_queue.h"
 #include "routing/request_view.h"
+
+namespace cutover::tls {
+class Engine;
+class ServerContext;
+}  // namespace cutover::tls
 
 namespace cutover::proxy {
 
@@ -27,6 +33,9 @@ class ClientConnection final : public OutputQueue::Listener {
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
+  ~ClientConnection();  // only through the close callbacks
+  // Before Start(), on a TLS listener: the connection speaks TLS with `context`'s certificates.
+  void EnableTls(std::shared_ptr<const tls::ServerContext> context);
   // Called once the listener accepted into stream(); starts reading.
   void Start();
   // Drain: close now if idle, else after the current response.
@@ -72,9 +81,14 @@ class ClientConnection final : public OutputQueue::Listener {
     kLinger
   };
 
-  ~ClientConnection() = default;  // only through the close callbacks
   void OnAlloc(size_t suggested, uv_buf_t* buf);
   void OnRead(ssize_t nread, const uv_buf_t* buf);
+  // Plaintext from the client (a socket read, or decrypted by tls_), and its end.
+  void OnInput(Block* block, const char* data, std::size_t length);
+  void OnInputEnd();
+  // TLS: decrypts what tls_ holds and hands it to OnInput while reading; re-entrant calls
+  // (a request finished inside OnInput resumes reading) just ask the running loop to go on.
+  void DrainTls();
   void OnTimer();
   void OnClosed();
 
@@ -137,7 +151,10 @@ class ClientConnection final : public OutputQueue::Listener {
   Block* held_block_ = nullptr;
   const char* held_data_ = nullptr;
   std::size_t held_length_ = 0;
-  Block* current_block_ = nullptr;      // the block being parsed, for zero-copy body pieces
+  Block* current_block_ = nullptr;    // the block being parsed, for zero-copy body pieces
+  std::unique_ptr<tls::Engine> tls_;  // set on TLS listeners; out_ seals with it
+  bool tls_draining_ = false;
+  bool tls_drain_again_ = false;
   const char* current_data_ = nullptr;  // start of the bytes being parsed
 
   int pending_status_ = 0;  // set by a callback that rejects the request

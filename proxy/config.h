@@ -13,10 +13,26 @@ namespace cutover::proxy {
 
 using Millis = std::chrono::milliseconds;
 
+// `[listener.tls]`: terminate TLS on the listener. The files are read when the proxy starts
+// or reloads (tls::ServerContext), not by the loader, so `cutover check` reports them too
+// through the same path.
+struct ListenerTlsConfig {
+  bool enabled = false;
+  struct Certificate {
+    std::string cert;  // PEM: the certificate, then its chain
+    std::string key;   // PEM private key
+  };
+  std::vector<Certificate> certificates;  // the first is the default; SNI picks by name
+  std::string min_version = "1.2";        // "1.2" or "1.3"
+  std::string ciphers;                    // TLS 1.2 cipher list; "" = modern default
+  std::string ciphersuites;               // TLS 1.3 suites; "" = OpenSSL's default
+};
+
 struct ListenerConfig {
   std::string host = "0.0.0.0";  // numeric address; "[::]" style brackets removed
   uint16_t port = 8080;
   unsigned workers = 0;  // 0 = one per core (resolved by the loader)
+  ListenerTlsConfig tls;
 };
 
 struct TimeoutConfig {

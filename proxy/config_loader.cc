@@ -391,6 +391,7 @@ class Loader {
   void ParseLog(const toml::table& root, LogConfig* out);
   void ParseAdmin(const toml::table& root, AdminConfig* out);
   void ParseMetrics(const toml::table& root, MetricsConfig* out);
+  void ParseListenerTls(const toml::table& listener, ListenerTlsConfig* out);
   void ReadPath(const toml::table& table, std::string_view section, std::string_view key,
                 bool may_be_empty, std::string* out);
   void ParseHeaders(const toml::table& root, HeaderConfig* out);
@@ -456,7 +457,7 @@ void Loader::Load(const toml::table& root, Config* config) {
 
 void Loader::ParseListener(const toml::table& root, ListenerConfig* out) {
   if (const toml::table* listener = Section(root, "listener")) {
-    RejectUnknownKeys(*listener, "listener", {"address", "workers"});
+    RejectUnknownKeys(*listener, "listener", {"address", "workers", "tls"});
     if (const toml::node* node = listener->get("address")) {
       if (std::optional<HostPort> address = ReadAddress(*node, "listener.address")) {
         out->host = std::move(address->host);
@@ -467,6 +468,7 @@ void Loader::ParseListener(const toml::table& root, ListenerConfig* out) {
       const std::optional<int64_t> workers = ReadInteger(*node, "listener.workers", 0, kMaxWorkers);
       if (workers) out->workers = static_cast<unsigned>(*workers);
     }
+    ParseListenerTls(*listener, &out->tls);
   }
   if (out->workers == 0) {
     // hardware_concurrency() may return 0 when unknown; cap like an explicit value.
@@ -1369,6 +1371,70 @@ void Loader::ParseAdmin(const toml::table& root, AdminConfig* out) {
   if (out->socket.empty() && socket != nullptr && admin->get("address") == nullptr) {
     Error("admin.socket", LineOf(socket->source()),
           "is empty and there is no address: the admin API would have no listener");
+  }
+}
+
+void Loader::ParseListenerTls(const toml::table& listener, ListenerTlsConfig* out) {
+  const toml::node* node = listener.get("tls");
+  if (node == nullptr) return;
+  const toml::table* tls = node->as_table();
+  if (tls == nullptr) {
+    TypeError(*node, "listener.tls", "a table");
+    return;
+  }
+  out->enabled = true;
+  RejectUnknownKeys(*tls, "listener.tls",
+                    {"certificates", "min_version", "ciphers", "ciphersuites"});
+  const toml::node* certificates = tls->get("certificates");
+  const toml::array* list = certificates ? certificates->as_array() : nullptr;
+  if (certificates == nullptr) {
+    Error("listener.tls.certificates", LineOf(tls->source()),
+          "missing required key: at least one { cert = \"...\", key = \"...\" }");
+  } else if (list == nullptr) {
+    TypeError(*certificates, "listener.tls.certificates", "an array of { cert, key } tables");
+  } else if (list->empty()) {
+    Error("listener.tls.certificates", LineOf(certificates->source()),
+          "is empty: at least one { cert = \"...\", key = \"...\" }");
+  } else {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = "listener.tls.certificates[" + std::to_string(i) + "]";
+      const toml::table* entry = list->get(i)->as_table();
+      if (entry == nullptr) {
+        TypeError(*list->get(i), path, "a { cert, key } table");
+        continue;
+      }
+      RejectUnknownKeys(*entry, path, {"cert", "key"});
+      ListenerTlsConfig::Certificate certificate;
+      for (const auto& [key, field] :
+           {std::pair<std::string_view, std::string*>{"cert", &certificate.cert},
+            {"key", &certificate.key}}) {
+        if (entry->get(key) == nullptr) {
+          Error(KeyPath(path, key), LineOf(entry->source()), "missing required key");
+        } else {
+          ReadPath(*entry, path, key, false, field);
+        }
+      }
+      out->certificates.push_back(std::move(certificate));
+    }
+  }
+  if (const toml::node* version = tls->get("min_version")) {
+    if (std::optional<std::string> text = ReadString(*version, "listener.tls.min_version")) {
+      if (*text != "1.2" && *text != "1.3") {
+        Error("listener.tls.min_version", LineOf(version->source()),
+              "must be \"1.2\" or \"1.3\", got \"" + *text + "\" (older versions are not offered)");
+      } else {
+        out->min_version = *text;
+      }
+    }
+  }
+  for (const auto& [key, field] :
+       {std::pair<std::string_view, std::string*>{"ciphers", &out->ciphers},
+        {"ciphersuites", &out->ciphersuites}}) {
+    if (const toml::node* value = tls->get(key)) {
+      if (std::optional<std::string> text = ReadString(*value, KeyPath("listener.tls", key))) {
+        *field = std::move(*text);
+      }
+    }
   }
 }
 

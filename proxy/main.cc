@@ -2,11 +2,14 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <ctime>
+#include <memory>
 #include <string>
 
 #include "proxy/config_loader.h"
 #include "proxy/ctl/ctl_command.h"
 #include "proxy/demo_command.h"
+#include "proxy/listener_tls.h"
 #include "proxy/server.h"
 #include "proxy/version.h"
 #include "tls/openssl_info.h"
@@ -26,6 +29,16 @@ int Check(const std::string& path) {
   if (!result.config) {
     PrintErrors(result, path);
     return 1;
+  }
+  const cutover::proxy::ListenerTlsConfig& tls = result.config->listener.tls;
+  if (tls.enabled) {
+    // The same load a start does, so a certificate that would stop the start fails here.
+    std::string error;
+    if (!cutover::proxy::ListenerTls::Build(
+            tls, std::make_shared<cutover::tls::TicketKeys>(time(nullptr)), &error)) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+      return 1;
+    }
   }
   std::printf("config OK: %s\n", path.c_str());
   return 0;

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "proxy/uv_callback.h"
+#include "tls/engine.h"
 
 namespace cutover::proxy {
 namespace {
@@ -114,9 +115,30 @@ void OutputQueue::CloseChunk() {
   open_chunk_index_ = -1;
 }
 
+// Plaintext in, ciphertext out: the pieces are copied into the engine (which cuts full
+// records), so their blocks go back at once; the records land in fresh blocks that the
+// write path below treats like any others.
+void OutputQueue::Seal() {
+  if (storage_ != nullptr) {
+    for (const uv_buf_t& buf : storage_->pending) engine_->Write(buf.base, buf.len);
+    storage_->pending.clear();
+    ReleaseAll(&storage_->pending_blocks);
+  }
+  engine_->Flush();
+  while (engine_->PendingOutput() > 0) {
+    Block* block = blocks_->Acquire();
+    const std::size_t length = engine_->TakeOutput(block->data, Block::kSize);
+    OutputStorage& storage = Storage();
+    storage.pending.push_back(Buf(block->data, length));
+    storage.pending_blocks.push_back(block);  // Acquire()'s reference, dropped once written
+  }
+}
+
 int OutputQueue::Flush(uv_stream_t* stream) {
   CloseChunk();
-  if (writing_ || !has_pending()) return 0;
+  if (writing_) return 0;
+  if (engine_ != nullptr) Seal();
+  if (!has_pending()) return 0;
   auto& pending = storage_->pending;
   std::size_t total = 0;
   for (const uv_buf_t& buf : pending) total += buf.len;

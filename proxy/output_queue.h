@@ -4,6 +4,10 @@
 // handling one read goes out in one uv_try_write; only what the kernel does not take is
 // handed to uv_write, and at most one uv_write is in flight.
 //
+// On a TLS connection (SealWith) the queue holds plaintext until Flush(), which seals it with
+// the connection's engine into ciphertext blocks and writes those: every iovec queued while
+// handling one read becomes full TLS records, not one small record per piece.
+//
 // Ownership: embedded in the connection that owns the stream; used only on its worker's
 // thread. The uv_write_t lives in the queue's storage, so the owner must not be freed while
 // writing() is true (connections close their stream first; libuv then cancels the write and
@@ -20,6 +24,10 @@
 #include <vector>
 
 #include "proxy/buffer_pool.h"
+
+namespace cutover::tls {
+class Engine;
+}
 
 namespace cutover::proxy {
 
@@ -77,6 +85,14 @@ class OutputQueue {
   void AppendChunkedBlock(Block* block, const char* at, std::size_t length);
   void CloseChunk();
 
+  // TLS: from now on Flush() seals what is queued with `engine` into blocks from `blocks`, and
+  // also writes what the engine has to send on its own (handshake messages, alerts). Both
+  // outlive the queue.
+  void SealWith(tls::Engine* engine, BufferPool* blocks) {
+    engine_ = engine;
+    blocks_ = blocks;
+  }
+
   // Writes what is queued. Returns 0 or a negative libuv error (the stream is then dead).
   int Flush(uv_stream_t* stream);
 
@@ -93,10 +109,13 @@ class OutputQueue {
   OutputStorage& Storage();
   void RefBlock(Block* block);
   void OnWrite(int status);
+  void Seal();
   static void ReleaseAll(std::vector<Block*>* blocks);
 
   Listener* listener_;
   OutputStoragePool* pool_;
+  tls::Engine* engine_ = nullptr;  // set on TLS connections
+  BufferPool* blocks_ = nullptr;   // where sealed records go
   OutputStorage* storage_ = nullptr;
   uint64_t bytes_written_ = 0;
   std::ptrdiff_t open_chunk_index_ = -1;  // header iovec of the open chunk, filled on close

@@ -12,6 +12,7 @@
 #include "proxy/admin/metrics_listener.h"
 #include "proxy/admin/state_json.h"
 #include "proxy/config_loader.h"
+#include "proxy/listener_tls.h"
 #include "proxy/log.h"
 #include "proxy/upstream_connection.h"
 #include "proxy/uv_callback.h"
@@ -41,6 +42,8 @@ Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
   }
   uv_timer_init(&loop_, &poll_timer_);
   poll_timer_.data = this;
+  uv_timer_init(&loop_, &tls_timer_);
+  tls_timer_.data = this;
   uv_async_init(&loop_, &reload_async_, &UvCallback<&Server::OnReloadRequested>::Call);
   reload_async_.data = this;
 }
@@ -74,6 +77,8 @@ bool Server::Start(const Config& config, std::string* error) {
     uv_signal_start(&sighup_, &UvCallback<&Server::OnSignal>::Call, SIGHUP);
   }
   uv_signal_start(&sigusr1_, &UvCallback<&Server::OnSignal>::Call, SIGUSR1);
+  // Certificates first: a bad one stops the start before anything listens.
+  if (config.listener.tls.enabled && !StartListenerTls(config.listener.tls, error)) return false;
   // The admin API is up before the proxy port opens: whoever sees the port can steer it.
   if (config.admin.enabled && !StartAdmin(config, error)) return false;
   if (!config.metrics.host.empty() && !StartMetricsListener(config.metrics, error)) return false;
@@ -95,6 +100,7 @@ bool Server::Start(const Config& config, std::string* error) {
   std::vector<Worker*> workers;
   for (unsigned i = 0; i < fds.size(); ++i) {
     workers_.push_back(std::make_unique<Worker>(i, fds[i], snapshot, &switched_));
+    workers_.back()->SetListenerTls(listener_tls_.get());
     workers.push_back(workers_.back().get());
   }
   control_.AttachWorkers(std::move(workers));
@@ -106,6 +112,60 @@ bool Server::Start(const Config& config, std::string* error) {
   Log(LogLevel::kInfo, "cutover: listening on %s:%u (%zu workers)", config.listener.host.c_str(),
       port_, workers_.size());
   return true;
+}
+
+bool Server::StartListenerTls(const ListenerTlsConfig& config, std::string* error) {
+  listener_tls_ = std::make_unique<ListenerTls>(time(nullptr));
+  if (!listener_tls_->Load(config, error)) return false;
+  LogCertificates("tls", *listener_tls_->current());
+  // Ticket keys age on the main loop's clock; checking each minute keeps rotation within a
+  // minute of the hour without a timer per key.
+  uv_timer_start(&tls_timer_, &UvCallback<&Server::OnTlsTimer>::Call, 60'000, 60'000);
+  return true;
+}
+
+void Server::OnTlsTimer() {
+  if (listener_tls_) listener_tls_->MaybeRotateTicketKeys(time(nullptr));
+}
+
+void Server::LogCertificates(const char* what, const tls::ServerContext& context) {
+  for (const tls::CertificateInfo& info : context.certificates()) {
+    std::string names;
+    for (const std::string& name : info.names) names += (names.empty() ? "" : ", ") + name;
+    char expiry[32] = "?";
+    const time_t not_after = static_cast<time_t>(info.not_after_unix);
+    tm utc{};
+    if (gmtime_r(&not_after, &utc) != nullptr) strftime(expiry, sizeof expiry, "%Y-%m-%d", &utc);
+    const bool expired = info.not_after_unix < time(nullptr);
+    Log(expired ? LogLevel::kWarn : LogLevel::kInfo, "%s: %s serves %s, %s %s", what,
+        info.file.c_str(), names.c_str(), expired ? "EXPIRED on" : "valid until", expiry);
+  }
+}
+
+std::optional<std::string> Server::ReloadTls() {
+  if (!listener_tls_) return std::string("the listener does not terminate TLS ([listener.tls])");
+  std::string error;
+  if (!listener_tls_->Load(control_.snapshot()->config.listener.tls, &error)) {
+    Log(LogLevel::kError, "tls reload: %s; keeping the current certificates", error.c_str());
+    return error;
+  }
+  LogCertificates("tls reload", *listener_tls_->current());
+  return std::nullopt;
+}
+
+nlohmann::json Server::TlsStatus() const {
+  nlohmann::json certificates = nlohmann::json::array();
+  if (listener_tls_) {
+    const int64_t now = time(nullptr);
+    for (const tls::CertificateInfo& info : listener_tls_->current()->certificates()) {
+      certificates.push_back({{"file", info.file},
+                              {"names", info.names},
+                              {"subject", info.subject},
+                              {"not_after_unix", info.not_after_unix},
+                              {"days_left", (info.not_after_unix - now) / 86400}});
+    }
+  }
+  return {{"enabled", listener_tls_ != nullptr}, {"certificates", std::move(certificates)}};
 }
 
 bool Server::StartMetricsListener(const MetricsConfig& config, std::string* error) {
@@ -135,6 +195,7 @@ bool Server::StartAdmin(const Config& config, std::string* error) {
   api_->SetMetrics([this] { return ScrapeMetrics(); });
   api_->SetCompare(
       [this](int64_t window_ms) { return admin::CompareJson(ReadWindows(window_ms, false)); });
+  api_->SetTls([this] { return TlsStatus(); }, [this] { return ReloadTls(); });
   api_->SetSeries(
       [this](int64_t window_ms) { return admin::SeriesJson(ReadWindows(window_ms, true)); });
   admin::AdminApi* api = api_.get();
@@ -216,6 +277,7 @@ void Server::OnPollWorkers() {
     if (!worker->finished()) return;
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tls_timer_), nullptr);
   for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_, &sigusr1_}) {
     uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
   }
@@ -282,12 +344,31 @@ std::vector<std::string> Server::Reload(const Caller& caller) {
   if (next.metrics.host != current.metrics.host || next.metrics.port != current.metrics.port) {
     Log(LogLevel::kWarn, "reload: [metrics] address changes take effect only after a restart");
   }
-  // The listener stays as bound; only what workers read per request changes.
+  // The listener stays as bound; only what workers read per request changes. Its certificates
+  // are re-read (the same paths or new ones), all or nothing with the rest of the reload.
+  std::shared_ptr<const tls::ServerContext> next_tls;
+  ListenerTlsConfig tls_config = current.listener.tls;
+  if (next.listener.tls.enabled != current.listener.tls.enabled) {
+    Log(LogLevel::kWarn, "reload: turning TLS on or off takes effect only after a restart");
+  } else if (listener_tls_) {
+    std::string error;
+    next_tls = ListenerTls::Build(next.listener.tls, listener_tls_->ticket_keys(), &error);
+    if (!next_tls) {
+      Log(LogLevel::kError, "reload: %s; keeping the running config", error.c_str());
+      return {error};
+    }
+    tls_config = next.listener.tls;
+  }
   next.listener = current.listener;
+  next.listener.tls = tls_config;
   std::string error;
   if (!control_.ApplyConfig(next, caller, &error)) {
     Log(LogLevel::kError, "reload: %s; keeping the running config", error.c_str());
     return {error};
+  }
+  if (next_tls) {
+    listener_tls_->Publish(next_tls);
+    LogCertificates("reload", *next_tls);
   }
   LogLevel level;
   if (ParseLogLevel(next.log.level, &level)) SetLogLevel(level);
@@ -348,6 +429,12 @@ metrics::ExpositionInput Server::GatherMetrics() const {
   input.changes_rejected = control_.changes_rejected();
   input.expired_rules = table.ExpiredRules(time(nullptr));
   input.version = kCutoverVersion;
+  if (listener_tls_) {
+    for (const tls::CertificateInfo& info : listener_tls_->current()->certificates()) {
+      input.certificates.push_back(
+          {info.names.empty() ? info.file : info.names.front(), info.not_after_unix});
+    }
+  }
   for (const auto& worker : ListedWorkers()) input.shards.push_back(&worker->counters());
   return input;
 }

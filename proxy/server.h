@@ -28,6 +28,7 @@
 #include "proxy/config.h"
 #include "proxy/control_plane.h"
 #include "proxy/health_checker.h"
+#include "proxy/listener_tls.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 
@@ -59,6 +60,14 @@ class Server {
  private:
   bool StartAdmin(const Config& config, std::string* error);
   bool StartMetricsListener(const MetricsConfig& config, std::string* error);
+  bool StartListenerTls(const ListenerTlsConfig& config, std::string* error);
+  void OnTlsTimer();
+  static void LogCertificates(const char* what, const tls::ServerContext& context);
+  // Any thread (`POST /v1/tls/reload`): re-reads the running config's certificate files;
+  // the error when they are refused (the current ones stay), nullopt when applied.
+  std::optional<std::string> ReloadTls();
+  // Any thread (`GET /v1/tls`): the served certificates and their expiry.
+  nlohmann::json TlsStatus() const;
   bool LoadTokens(const std::string& path, std::string* error);
   void OnSignal(int signum);
   void OnPollWorkers();
@@ -91,6 +100,7 @@ class Server {
   };
   std::vector<ReloadWaiter> reload_waiters_;
   uv_timer_t poll_timer_;
+  uv_timer_t tls_timer_;  // ticket key rotation, while the listener terminates TLS
   std::vector<std::unique_ptr<Worker>> workers_;
   // The admin and metrics threads serve before workers_ is filled: they read it only once
   // this is set (release after the last push_back), through ListedWorkers().
@@ -107,6 +117,7 @@ class Server {
   std::unique_ptr<admin::AdminApi> api_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   std::unique_ptr<admin::AdminServer> metrics_server_;  // [metrics] address, when set
+  std::unique_ptr<ListenerTls> listener_tls_;           // [listener.tls], when set
   uint16_t port_ = 0;
   bool shutting_down_ = false;
   bool discard_state_ = false;

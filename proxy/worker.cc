@@ -10,6 +10,7 @@
 
 #include "metrics/single_writer.h"
 #include "proxy/client_connection.h"
+#include "proxy/listener_tls.h"
 #include "proxy/log.h"
 #include "proxy/upstream_connection.h"
 #include "proxy/uv_callback.h"
@@ -189,6 +190,7 @@ void Worker::OnConnection(int status) {
     client->Close();
     return;
   }
+  if (listener_tls_ != nullptr) client->EnableTls(listener_tls_->current());
   client->Start();
 }
 

@@ -35,6 +35,8 @@ namespace cutover::proxy {
 class ClientConnection;
 class UpstreamConnection;
 
+class ListenerTls;
+
 class Worker {
  public:
   // `listen_fd` is a bound, listening socket this worker now owns. `switched` (may be null) is
@@ -45,6 +47,8 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
   ~Worker();
 
+  // Before Start(): terminate TLS on accepted connections with `tls`'s current context.
+  void SetListenerTls(const ListenerTls* tls) { listener_tls_ = tls; }
   void Start();
   void Join();
   // Any thread.
@@ -70,8 +74,8 @@ class Worker {
   UpstreamEndpoint* PickEndpoint(uint32_t pool, std::span<UpstreamEndpoint* const> avoid = {});
   // Per pool: does it have an available endpoint now? Parallel to the snapshot's pools.
   std::span<const bool> PoolAvailability();
-  // Loop time in milliseconds (cached per loop iteration: no syscall).
   unsigned index() const { return index_; }
+  // Loop time in milliseconds (cached per loop iteration: no syscall).
   int64_t NowMs() const { return static_cast<int64_t>(uv_now(const_cast<uv_loop_t*>(&loop_))); }
   // The snapshot's table needs a RequestView (it has rules or affinity).
   bool needs_request_view() const { return needs_request_view_; }
@@ -98,6 +102,7 @@ class Worker {
   void MaybeFinishDrain();
 
   unsigned index_;
+  const ListenerTls* listener_tls_ = nullptr;  // owned by the Server; null = plain HTTP
   int listen_fd_;
   SwitchSignal* switched_;
   std::thread thread_;

@@ -280,6 +280,14 @@ AdminResponse AdminApi::Route(const AdminRequest& request, const Principal& prin
     if (method != "GET") return MethodNotAllowed("GET");
     return WindowQuery(request, kMaxWindowMs, kMinSeriesWindowMs, series_);
   }
+  if (path == "/v1/tls" && tls_status_) {
+    if (method != "GET") return MethodNotAllowed("GET");
+    return Answer(200, tls_status_());
+  }
+  if (path == "/v1/tls/reload" && tls_reload_) {
+    if (method != "POST") return MethodNotAllowed("POST");
+    return ReloadTls(request, principal);
+  }
   if (path == "/v1/health") {
     if (method != "GET") return MethodNotAllowed("GET");
     return Answer(200, control_->Health());
@@ -507,6 +515,19 @@ AdminResponse AdminApi::Reload(const AdminRequest& request, const Principal& pri
   }
   const std::shared_ptr<const Snapshot> snapshot = control_->snapshot();
   return Answer(200, StateToJson(snapshot->routing->spec(), snapshot->routing->version()));
+}
+
+AdminResponse AdminApi::ReloadTls(const AdminRequest& request, const Principal& principal) {
+  if (!Allows(principal.role, Role::kAdmin)) {
+    return Refuse(
+        request, &principal, "tls-reload", 403, "",
+        "role " + std::string(RoleName(principal.role)) + " may not reload the certificates");
+  }
+  if (const std::optional<std::string> error = tls_reload_()) {
+    return Refuse(request, &principal, "tls-reload", 400, "",
+                  "the certificates were not replaced: " + *error);
+  }
+  return Answer(200, tls_status_());
 }
 
 AdminResponse AdminApi::History(const AdminRequest& request) {

@@ -40,6 +40,14 @@ class AdminApi {
   // `GET /v1/compare?window=60s`: blue and green over the last window. Set once, before start.
   using Comparer = std::function<nlohmann::json(int64_t window_ms)>;
   void SetCompare(Comparer compare) { compare_ = std::move(compare); }
+  // `GET /v1/tls` (the served certificates) and `POST /v1/tls/reload` (re-read them; the
+  // error when refused, nullopt when applied). Set once, before start.
+  using TlsStatus = std::function<nlohmann::json()>;
+  using TlsReloader = std::function<std::optional<std::string>()>;
+  void SetTls(TlsStatus status, TlsReloader reload) {
+    tls_status_ = std::move(status);
+    tls_reload_ = std::move(reload);
+  }
   // `GET /v1/series?window=10m`: the same, slot by slot, for the dashboard's lines.
   void SetSeries(Comparer series) { series_ = std::move(series); }
 
@@ -64,6 +72,7 @@ class AdminApi {
   AdminResponse WindowQuery(const AdminRequest& request, int64_t default_ms, int64_t min_ms,
                             const Comparer& read);
   AdminResponse Reload(const AdminRequest& request, const Principal& principal);
+  AdminResponse ReloadTls(const AdminRequest& request, const Principal& principal);
   // A refused mutating call that never reached the control plane still goes to the audit log.
   AdminResponse Refuse(const AdminRequest& request, const Principal* principal,
                        std::string_view action, int status, std::string field, std::string message);
@@ -76,6 +85,8 @@ class AdminApi {
   std::function<std::string()> metrics_;
   Comparer compare_;
   Comparer series_;
+  TlsStatus tls_status_;
+  TlsReloader tls_reload_;
 };
 
 }  // namespace cutover::proxy::admin

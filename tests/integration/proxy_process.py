@@ -97,11 +97,15 @@ def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
                   limits: Optional[dict] = None, log: Optional[dict] = None,
                   headers: Optional[dict] = None, affinity: Optional[dict] = None,
                   rules: Optional[list] = None, admin: Optional[dict] = None,
-                  metrics: Optional[dict] = None) -> str:
+                  metrics: Optional[dict] = None, tls: Optional[dict] = None) -> str:
     """The TOML config text. pools: name -> list of "host:port" (or a dict, see
     _pool_lines); affinity: the [routing.affinity] keys; rules: one dict per
     [[routing.rules]] (values rendered inline, e.g. match = {"header": {"X-Beta": "1"}})."""
     lines = ["[listener]", f'address = "127.0.0.1:{port}"', f"workers = {workers}", ""]
+    if tls:
+        lines.append("[listener.tls]")
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in tls.items()]
+        lines.append("")
     for name, pool in pools.items():
         lines += _pool_lines(name, pool)
     lines += ["[routing]", f"baseline = {_toml_value(baseline)}",

@@ -405,6 +405,45 @@ TEST(ConfigLoader, AdminIsOffWithoutItsSection) {
   EXPECT_FALSE(config.admin.enabled);
 }
 
+TEST(ConfigLoader, ListenerTls) {
+  EXPECT_FALSE(LoadOk(kOnePool).listener.tls.enabled);
+  const Config config = LoadOk(R"(
+[listener]
+address = "127.0.0.1:8443"
+[listener.tls]
+certificates = [ { cert = "/etc/cutover/a.pem", key = "/etc/cutover/a.key" },
+                 { cert = "/etc/cutover/b.pem", key = "/etc/cutover/b.key" } ]
+min_version = "1.3"
+ciphers = "ECDHE+AESGCM"
+ciphersuites = "TLS_AES_128_GCM_SHA256"
+)" + std::string(kOnePool));
+  const ListenerTlsConfig& tls = config.listener.tls;
+  EXPECT_TRUE(tls.enabled);
+  ASSERT_EQ(tls.certificates.size(), 2u);
+  EXPECT_EQ(tls.certificates[1].cert, "/etc/cutover/b.pem");
+  EXPECT_EQ(tls.certificates[1].key, "/etc/cutover/b.key");
+  EXPECT_EQ(tls.min_version, "1.3");
+  EXPECT_EQ(tls.ciphers, "ECDHE+AESGCM");
+  EXPECT_EQ(tls.ciphersuites, "TLS_AES_128_GCM_SHA256");
+}
+
+TEST(ConfigLoader, ListenerTlsErrors) {
+  EXPECT_THAT(LoadErrors(R"([listener.tls]
+certificates = [ { cert = "/a.pem" }, "b", { cert = "", key = "/b.key", ocsp = true } ]
+min_version = "1.1"
+)" + std::string(kOnePool)),
+              ElementsAre("test.toml:2: listener.tls.certificates[0].key: missing required key",
+                          "test.toml:2: listener.tls.certificates[1]: expected a { cert, key } "
+                          "table, got a string",
+                          "test.toml:2: listener.tls.certificates[2].ocsp: unknown key",
+                          "test.toml:2: listener.tls.certificates[2].cert: must not be empty",
+                          "test.toml:3: listener.tls.min_version: must be \"1.2\" or \"1.3\", "
+                          "got \"1.1\" (older versions are not offered)"));
+  EXPECT_THAT(LoadErrors("[listener.tls]\ncertificates = []\n" + std::string(kOnePool)),
+              ElementsAre("test.toml:2: listener.tls.certificates: is empty: at least one { "
+                          "cert = \"...\", key = \"...\" }"));
+}
+
 TEST(ConfigLoader, MetricsListener) {
   EXPECT_TRUE(LoadOk(kOnePool).metrics.host.empty());
   const Config config = LoadOk(std::string(kOnePool) + "[metrics]\naddress = \"[::1]:9100\"\n");

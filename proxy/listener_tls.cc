@@ -1,0 +1,48 @@
+#include "proxy/listener_tls.h"
+
+#include "tls/protocol_policy.h"
+
+namespace cutover::proxy {
+
+ListenerTls::ListenerTls(int64_t now_unix)
+    : ticket_keys_(std::make_shared<tls::TicketKeys>(now_unix)) {}
+
+std::shared_ptr<const tls::ServerContext> ListenerTls::Build(const ListenerTlsConfig& config,
+                                                             std::shared_ptr<tls::TicketKeys> keys,
+                                                             std::string* error) {
+  tls::ServerSettings settings;
+  for (const ListenerTlsConfig::Certificate& certificate : config.certificates) {
+    settings.certificates.push_back({certificate.cert, certificate.key});
+  }
+  if (!tls::ParseTlsVersion(config.min_version, &settings.min_version)) {
+    *error = "listener.tls.min_version: must be \"1.2\" or \"1.3\"";
+    return nullptr;
+  }
+  settings.ciphers = config.ciphers;
+  settings.ciphersuites = config.ciphersuites;
+  std::shared_ptr<const tls::ServerContext> context =
+      tls::ServerContext::Load(settings, std::move(keys), error);
+  if (!context) *error = "listener.tls: " + *error;
+  return context;
+}
+
+bool ListenerTls::Load(const ListenerTlsConfig& config, std::string* error) {
+  std::lock_guard<std::mutex> lock(load_mutex_);
+  std::shared_ptr<const tls::ServerContext> context = Build(config, ticket_keys_, error);
+  if (!context) return false;
+  current_.store(std::move(context), std::memory_order_release);
+  return true;
+}
+
+void ListenerTls::Publish(std::shared_ptr<const tls::ServerContext> context) {
+  std::lock_guard<std::mutex> lock(load_mutex_);
+  current_.store(std::move(context), std::memory_order_release);
+}
+
+void ListenerTls::MaybeRotateTicketKeys(int64_t now_unix) {
+  if (now_unix - ticket_keys_->rotated_at_unix() >= kTicketKeyLifetimeSeconds) {
+    ticket_keys_->Rotate(now_unix);
+  }
+}
+
+}  // namespace cutover::proxy
