@@ -207,6 +207,11 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
 void ControlPlane::AttachWorkers(std::vector<Worker*> workers) {
   std::lock_guard<std::mutex> lock(mutex_);
   workers_ = std::move(workers);
+  // The admin API answers before the workers exist, so a change may have been acknowledged
+  // after the workers were built from an older snapshot: hand them the live one (under the
+  // same lock as every change, so none slips between). A worker that has not started yet
+  // applies it as soon as its loop runs.
+  for (Worker* worker : workers_) worker->Publish(snapshot_);
 }
 
 std::shared_ptr<const Snapshot> ControlPlane::snapshot() const {

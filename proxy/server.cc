@@ -99,7 +99,8 @@ bool Server::Start(const Config& config, std::string* error) {
   port_ = port;
   std::vector<Worker*> workers;
   for (unsigned i = 0; i < fds.size(); ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, fds[i], snapshot, &switched_));
+    // The live snapshot: the admin API may have applied changes since the start began.
+    workers_.push_back(std::make_unique<Worker>(i, fds[i], control_.snapshot(), &switched_));
     workers_.back()->SetListenerTls(listener_tls_.get());
     workers.push_back(workers_.back().get());
   }

@@ -94,6 +94,10 @@ void Worker::Join() {
 }
 
 void Worker::Run() {
+  // A snapshot published before the thread started (a change acknowledged while the proxy was
+  // starting) is applied before the first connection is accepted, not in whatever order the
+  // first loop iteration finds the async and the listener ready.
+  OnAsync();
   uv_run(&loop_, UV_RUN_DEFAULT);
   access_log_.Flush();
   finished_.store(true, std::memory_order_release);
