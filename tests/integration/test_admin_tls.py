@@ -19,7 +19,7 @@ from typing import Optional
 
 import pytest
 
-from admin_helpers import audit_file_entries, poll, write_tokens_file
+from admin_helpers import audit_file_entries, write_tokens_file
 from proxy_process import binary_path
 from test_metrics import parse_exposition
 from tls_helpers import Cert, TestCA
@@ -340,3 +340,102 @@ def test_bad_admin_certificate_stops_the_start_and_check(cutover, pki, tmp_path)
     admin["tls"]["client_ca_file"] = str(tmp_path / "missing-ca.pem")
     px = cutover(admin=admin, expect_failure=True)
     assert "missing-ca.pem" in px.stderr_text(), px.stderr_text()
+
+
+# --- cutover ctl over https ------------------------------------------------------------------
+
+
+def test_ctl_status_over_mtls_shows_certificate_expiry(cutover, pki, tmp_path):
+    site = TestCA(tmp_path / "site-ca").issue("site.test", "www.site.test", days=10)
+    px = cutover(admin=admin_tls(pki, "required", tokens=False),
+                 tls={"certificates": [site.entry()]})
+    out = ctl(px, pki, "status", client="grafana")  # a viewer may read
+    assert out.returncode == OK, out.stderr
+    assert out.stdout.startswith("version "), out.stdout
+    assert re.search(r"^tls: site\.test, www\.site\.test  expires \d{4}-\d\d-\d\d "
+                     r"\((9|10) days\)  EXPIRES SOON$", out.stdout, re.M), out.stdout
+    assert re.search(r"^admin tls: admin\.test  expires \d{4}-\d\d-\d\d \((29|30) days\)$",
+                     out.stdout, re.M), out.stdout
+    assert out.stderr == ""
+    out = ctl(px, pki, "status", "--json")
+    assert out.returncode == OK, out.stderr
+    body = json.loads(out.stdout)
+    tls = body.pop("tls")
+    assert body == px.admin().state()
+    assert tls == px.admin().get("/v1/tls").json
+    assert tls["admin"]["certificates"][0]["names"] == ["admin.test"]
+
+
+def test_ctl_weights_set_with_a_client_certificate(cutover, pki):
+    px = cutover(admin=admin_tls(pki, "required", tokens=False))
+    out = ctl(px, pki, "--reason", "mtls canary", "weights", "set", "green=20")
+    assert out.returncode == OK, out.stderr
+    assert re.match(r"version \d+: blue=80 green=20 ", out.stdout), out.stdout
+    assert px.admin().state()["weights"] == {"blue": 80, "green": 20}
+    entry = px.admin().audit(limit=1)[0]
+    assert (entry["actor"], entry["reason"]) == ("cert:ops-oncall", "mtls canary"), entry
+    # A viewer's certificate is authenticated but may not change anything: exit 4.
+    out = ctl(px, pki, "weights", "set", "green=30", client="grafana")
+    assert out.returncode == UNAUTHORISED, out
+    assert out.stderr.startswith("cutover ctl: 403 role viewer may only read"), out.stderr
+    out = ctl(px, pki, "rollback", client="intruder")
+    assert out.returncode == UNAUTHORISED and "not mapped" in out.stderr, out
+    assert px.admin().state()["weights"] == {"blue": 80, "green": 20}
+
+
+def test_ctl_takes_tls_files_from_the_environment(cutover, pki):
+    px = cutover(admin=admin_tls(pki, "required", tokens=False))
+    me = pki.clients["sre-lead"]
+    env = {"CUTOVER_URL": f"https://127.0.0.1:{px.admin_port}",
+           "CUTOVER_CACERT": str(pki.server_ca.pem), "CUTOVER_CERT": str(me.pem),
+           "CUTOVER_KEY": str(me.key)}
+    out = ctl_raw("rollback", "--reason", "env", env=env)
+    assert out.returncode == OK, out.stderr
+    assert px.admin().audit(limit=1)[0]["actor"] == "cert:sre-lead"
+
+
+def test_ctl_https_with_a_token(cutover, pki):
+    px = cutover(admin=admin_tls(pki))
+    out = ctl(px, pki, "--token", pki.tokens["operator"], "weights", "set", "green=5",
+              client=None)
+    assert out.returncode == OK, out.stderr
+    assert px.admin().audit(limit=1)[0]["actor"] == "ci-bot"
+    out = ctl(px, pki, "status", client=None)
+    assert out.returncode == UNAUTHORISED, out
+
+
+def test_ctl_tls_failures_are_clear(cutover, pki, tmp_path):
+    px = cutover(admin=admin_tls(pki, "required", tokens=False))
+    url = f"https://127.0.0.1:{px.admin_port}"
+    # No client certificate: refused in the handshake, and ctl says what is missing.
+    out = ctl(px, pki, "status", client=None)
+    assert out.returncode == UNREACHABLE, out
+    assert "certificate required" in out.stderr and "--cert and --key" in out.stderr, out.stderr
+    # The listener's certificate is not from the CA given (nor from the system's store).
+    for cacert in ([str(pki.other_ca.pem)], []):
+        out = ctl_raw("--url", url, *(["--cacert"] + cacert if cacert else []),
+                      "--cert", str(pki.clients["ops-oncall"].pem),
+                      "--key", str(pki.clients["ops-oncall"].key), "status")
+        assert out.returncode == UNREACHABLE, out
+        assert "certificate verify failed" in out.stderr, out.stderr
+    # The right CA, but a name the certificate does not carry (localhost is not 127.0.0.1).
+    out = ctl_raw("--url", f"https://localhost:{px.admin_port}", "--cacert",
+                  str(pki.server_ca.pem), "--cert", str(pki.clients["ops-oncall"].pem),
+                  "--key", str(pki.clients["ops-oncall"].key), "status")
+    assert out.returncode == UNREACHABLE and "mismatch" in out.stderr, out
+    # Local problems: nothing is sent, exit 2.
+    out = ctl_raw("--url", url, "--cacert", str(tmp_path / "missing.pem"), "status")
+    assert out.returncode == USAGE and "missing.pem" in out.stderr, out
+    out = ctl_raw("--url", url, "--cacert", str(pki.server_ca.pem),
+                  "--cert", str(pki.clients["ops-oncall"].pem),
+                  "--key", str(pki.clients["grafana"].key), "status")
+    assert out.returncode == USAGE and "does not match" in out.stderr, out
+    out = ctl_raw("--url", url, "--cert", str(pki.clients["ops-oncall"].pem), "status")
+    assert out.returncode == USAGE and "--cert and --key together" in out.stderr, out
+    # Plain HTTP to the TLS port, and TLS to a plain port.
+    out = ctl_raw("--url", f"http://127.0.0.1:{px.admin_port}", "status")
+    assert out.returncode == UNREACHABLE, out
+    plain = cutover(admin={"address": True, "tokens_file": str(pki.tokens_file)})
+    out = ctl_raw("--url", f"https://127.0.0.1:{plain.admin_port}", "--cacert",
+                  str(pki.server_ca.pem), "status")
+    assert out.returncode == UNREACHABLE and "plain HTTP? then use http://" in out.stderr, out
