@@ -170,7 +170,8 @@ std::optional<std::string> Server::ReloadTls() {
   }
   // Both sets are read before either is published: a bad admin key keeps the proxy's
   // certificates too, as on SIGHUP.
-  const Config& config = control_.snapshot()->config;
+  const std::shared_ptr<const Snapshot> running = control_.snapshot();
+  const Config& config = running->config;
   std::string error;
   std::shared_ptr<const tls::ServerContext> listener_next;
   std::shared_ptr<const tls::ServerContext> admin_next;
@@ -216,7 +217,8 @@ nlohmann::json Server::TlsStatus() const {
   const int64_t now = time(nullptr);
   // The proxy listener's at the top level (as before the admin listener had TLS), the admin
   // listener's under "admin".
-  const AdminTlsConfig& admin = control_.snapshot()->config.admin.tls;
+  const std::shared_ptr<const Snapshot> running = control_.snapshot();
+  const AdminTlsConfig& admin = running->config.admin.tls;
   const char* client_certificates = !admin_tls_ || admin.client_ca_file.empty() ? "off"
                                     : admin.require_client_certificate          ? "required"
                                                                                 : "optional";
