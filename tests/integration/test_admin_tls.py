@@ -248,6 +248,29 @@ def test_required_client_certificate_refuses_the_handshake_without_one(cutover, 
     assert px.admin(ssl_context=pki.context("grafana")).get("/v1/state").status == 200
 
 
+def test_resumed_session_keeps_the_client_identity(cutover, pki):
+    px = cutover(admin=admin_tls(pki, "required", tokens=False))
+    ctx = pki.context("ops-oncall")
+
+    def call(session=None):
+        raw = socket.create_connection(("127.0.0.1", px.admin_port), timeout=5)
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as tls:
+            body = b'{"blue": 50, "green": 50}'
+            tls.sendall(b"PUT /v1/weights HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+            return data, tls.session, tls.session_reused
+
+    first, session, _ = call()  # TLS 1.3 tickets arrive with the answer
+    assert first.startswith(b"HTTP/1.1 200 "), first[:300]
+    second, _, reused = call(session)
+    assert reused
+    assert second.startswith(b"HTTP/1.1 200 "), second[:300]
+    assert [e["actor"] for e in px.admin().audit(limit=2)] == ["cert:ops-oncall"] * 2
+
+
 def test_optional_client_certificate(cutover, pki):
     px = cutover(admin=admin_tls(pki, "optional"))
     # No certificate: tokens, as without client certificates.
