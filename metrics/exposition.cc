@@ -193,8 +193,8 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
       Family("cutover_tls_cert_expiry_timestamp_seconds",
              "When each served certificate expires (Unix time).", MetricType::Gauge);
   for (const ExpositionInput::Certificate& certificate : input.certificates) {
-    expiry.metric.push_back(
-        Gauge({{"name", certificate.name}}, static_cast<double>(certificate.not_after_unix)));
+    expiry.metric.push_back(Gauge({{"name", certificate.name}, {"listener", certificate.listener}},
+                                  static_cast<double>(certificate.not_after_unix)));
   }
 
   MetricFamily build = Family("cutover_build_info", "Always 1; the labels say which build this is.",

@@ -42,10 +42,11 @@ struct ExpositionInput {
   std::vector<std::string> expired_rules;  // enabled rules past their `expires`
   std::string version;                     // cutover's version, for cutover_build_info
   struct Certificate {
-    std::string name;  // its first DNS name (or its file when it names none)
+    std::string name;      // its first DNS name (or its file when it names none)
+    std::string listener;  // who serves it: "proxy" ([listener.tls]) or "admin" ([admin.tls])
     int64_t not_after_unix = 0;
   };
-  std::vector<Certificate> certificates;  // served by the TLS listener
+  std::vector<Certificate> certificates;  // served by the TLS listeners
   std::vector<const WorkerCounters*> shards;
 };
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "routing/routing_table.h"
@@ -26,6 +27,18 @@ struct ListenerTlsConfig {
   std::string min_version = "1.2";        // "1.2" or "1.3"
   std::string ciphers;                    // TLS 1.2 cipher list; "" = modern default
   std::string ciphersuites;               // TLS 1.3 suites; "" = OpenSSL's default
+};
+
+// `[admin.tls]`: the admin TCP listener speaks TLS, optionally asking clients for a certificate
+// that names them (docs/tls.md, "Admin over TLS"). The files are read by the Server, like
+// [listener.tls]'s.
+struct AdminTlsConfig {
+  ListenerTlsConfig server;    // the keys [listener.tls] has: certificates, min_version, ...
+  std::string client_ca_file;  // "" = no client certificates asked for
+  bool require_client_certificate = false;  // refuse the handshake without one
+  // A verified client certificate's subject CN -> "viewer", "operator" or "admin" (checked by
+  // the loader), in file order.
+  std::vector<std::pair<std::string, std::string>> client_roles;
 };
 
 struct ListenerConfig {
@@ -76,6 +89,8 @@ struct AdminConfig {
   std::string host;                                // TCP listener; empty = none
   uint16_t port = 0;
   std::string tokens_file;  // bearer tokens for TCP callers; required with a TCP address
+                            // unless every caller must show a client certificate
+  AdminTlsConfig tls;       // the TCP listener's TLS; tls.server.enabled = on
   std::string state_file = "/var/lib/cutover/state.json";  // "" = live changes not persisted
   std::string audit_log = "/var/log/cutover/audit.log";    // "" = no audit trail
   uint32_t body_bytes = 65536;                             // larger request bodies get 413

@@ -392,6 +392,12 @@ class Loader {
   void ParseAdmin(const toml::table& root, AdminConfig* out);
   void ParseMetrics(const toml::table& root, MetricsConfig* out);
   void ParseListenerTls(const toml::table& listener, ListenerTlsConfig* out);
+  void ParseAdminTls(const toml::table& admin, AdminTlsConfig* out);
+  // The keys [listener.tls] and [admin.tls] share (certificates, min_version, ciphers,
+  // ciphersuites); `section` names them in errors. Unknown keys are the caller's to reject.
+  void ParseTlsTermination(const toml::table& tls, std::string_view section,
+                           ListenerTlsConfig* out);
+  void ParseClientRoles(const toml::node& node, AdminTlsConfig* out);
   void ReadPath(const toml::table& table, std::string_view section, std::string_view key,
                 bool may_be_empty, std::string* out);
   void ParseHeaders(const toml::table& root, HeaderConfig* out);
@@ -1337,9 +1343,9 @@ void Loader::ParseAdmin(const toml::table& root, AdminConfig* out) {
   const toml::table* admin = Section(root, "admin");
   if (admin == nullptr) return;
   out->enabled = true;
-  RejectUnknownKeys(
-      *admin, "admin",
-      {"socket", "allow_uids", "address", "tokens_file", "state_file", "audit_log", "body_bytes"});
+  RejectUnknownKeys(*admin, "admin",
+                    {"socket", "allow_uids", "address", "tokens_file", "state_file", "audit_log",
+                     "body_bytes", "tls"});
   ReadPath(*admin, "admin", "socket", true, &out->socket);
   ReadPath(*admin, "admin", "tokens_file", false, &out->tokens_file);
   ReadPath(*admin, "admin", "state_file", true, &out->state_file);
@@ -1357,15 +1363,24 @@ void Loader::ParseAdmin(const toml::table& root, AdminConfig* out) {
       TypeError(*node, "admin.allow_uids", "an array of user ids");
     }
   }
+  ParseAdminTls(*admin, &out->tls);
+  const AdminTlsConfig& tls = out->tls;
+  // Callers who must show a certificate mapped to a role need no token; anyone else does.
+  const bool certificates_only = tls.require_client_certificate && !tls.client_roles.empty();
   if (const toml::node* node = admin->get("address")) {
     if (std::optional<HostPort> address = ReadAddress(*node, "admin.address")) {
       out->host = std::move(address->host);
       out->port = address->port;
-      if (out->tokens_file.empty()) {
+      if (out->tokens_file.empty() && !certificates_only) {
         Error("admin.tokens_file", LineOf(node->source()),
-              "required with admin.address: TCP callers authenticate with bearer tokens");
+              "required with admin.address: TCP callers authenticate with bearer tokens "
+              "(unless admin.tls requires client certificates and maps them in client_roles)");
       }
     }
+  } else if (const toml::node* node = admin->get("tls")) {
+    Error("admin.tls", LineOf(node->source()),
+          "needs admin.address: TLS is for the TCP listener (the Unix socket checks the "
+          "caller's uid)");
   }
   const toml::node* socket = admin->get("socket");
   if (out->socket.empty() && socket != nullptr && admin->get("address") == nullptr) {
@@ -1382,22 +1397,79 @@ void Loader::ParseListenerTls(const toml::table& listener, ListenerTlsConfig* ou
     TypeError(*node, "listener.tls", "a table");
     return;
   }
-  out->enabled = true;
   RejectUnknownKeys(*tls, "listener.tls",
                     {"certificates", "min_version", "ciphers", "ciphersuites"});
-  const toml::node* certificates = tls->get("certificates");
+  ParseTlsTermination(*tls, "listener.tls", out);
+}
+
+void Loader::ParseAdminTls(const toml::table& admin, AdminTlsConfig* out) {
+  const toml::node* node = admin.get("tls");
+  if (node == nullptr) return;
+  const toml::table* tls = node->as_table();
+  if (tls == nullptr) {
+    TypeError(*node, "admin.tls", "a table");
+    return;
+  }
+  RejectUnknownKeys(*tls, "admin.tls",
+                    {"certificates", "min_version", "ciphers", "ciphersuites", "client_ca_file",
+                     "require_client_certificate", "client_roles"});
+  ParseTlsTermination(*tls, "admin.tls", &out->server);
+  ReadPath(*tls, "admin.tls", "client_ca_file", false, &out->client_ca_file);
+  ReadFlag(*tls, "admin.tls", "require_client_certificate", &out->require_client_certificate);
+  if (const toml::node* roles = tls->get("client_roles")) ParseClientRoles(*roles, out);
+  const bool has_ca = tls->get("client_ca_file") != nullptr;
+  if (out->require_client_certificate && !has_ca) {
+    Error("admin.tls.require_client_certificate",
+          LineOf(tls->get("require_client_certificate")->source()),
+          "needs client_ca_file: the certificates are verified against it");
+  }
+  if (const toml::node* roles = tls->get("client_roles"); roles != nullptr && !has_ca) {
+    Error("admin.tls.client_roles", LineOf(roles->source()),
+          "needs client_ca_file: only a verified client certificate is mapped to a role");
+  }
+}
+
+// { "ops-oncall" = "operator", ... }: certificate CN -> role.
+void Loader::ParseClientRoles(const toml::node& node, AdminTlsConfig* out) {
+  const toml::table* roles = node.as_table();
+  if (roles == nullptr) {
+    TypeError(node, "admin.tls.client_roles", "a table of certificate CN -> role");
+    return;
+  }
+  for (const auto& [key, value] : *roles) {
+    const std::string path = KeyPath("admin.tls.client_roles", key.str());
+    if (key.str().empty()) {
+      Error(path, LineOf(key.source()), "a certificate common name must not be empty");
+      continue;
+    }
+    const std::optional<std::string> role = ReadString(value, path);
+    if (!role) continue;
+    if (*role != "viewer" && *role != "operator" && *role != "admin") {
+      Error(path, LineOf(value.source()),
+            "must be \"viewer\", \"operator\" or \"admin\", got " + Quote(*role));
+      continue;
+    }
+    out->client_roles.emplace_back(std::string(key.str()), *role);
+  }
+}
+
+void Loader::ParseTlsTermination(const toml::table& tls, std::string_view section,
+                                 ListenerTlsConfig* out) {
+  out->enabled = true;
+  const std::string certificates_path = KeyPath(section, "certificates");
+  const toml::node* certificates = tls.get("certificates");
   const toml::array* list = certificates ? certificates->as_array() : nullptr;
   if (certificates == nullptr) {
-    Error("listener.tls.certificates", LineOf(tls->source()),
+    Error(certificates_path, LineOf(tls.source()),
           "missing required key: at least one { cert = \"...\", key = \"...\" }");
   } else if (list == nullptr) {
-    TypeError(*certificates, "listener.tls.certificates", "an array of { cert, key } tables");
+    TypeError(*certificates, certificates_path, "an array of { cert, key } tables");
   } else if (list->empty()) {
-    Error("listener.tls.certificates", LineOf(certificates->source()),
+    Error(certificates_path, LineOf(certificates->source()),
           "is empty: at least one { cert = \"...\", key = \"...\" }");
   } else {
     for (std::size_t i = 0; i < list->size(); ++i) {
-      const std::string path = "listener.tls.certificates[" + std::to_string(i) + "]";
+      const std::string path = certificates_path + "[" + std::to_string(i) + "]";
       const toml::table* entry = list->get(i)->as_table();
       if (entry == nullptr) {
         TypeError(*list->get(i), path, "a { cert, key } table");
@@ -1417,10 +1489,11 @@ void Loader::ParseListenerTls(const toml::table& listener, ListenerTlsConfig* ou
       out->certificates.push_back(std::move(certificate));
     }
   }
-  if (const toml::node* version = tls->get("min_version")) {
-    if (std::optional<std::string> text = ReadString(*version, "listener.tls.min_version")) {
+  if (const toml::node* version = tls.get("min_version")) {
+    const std::string path = KeyPath(section, "min_version");
+    if (std::optional<std::string> text = ReadString(*version, path)) {
       if (*text != "1.2" && *text != "1.3") {
-        Error("listener.tls.min_version", LineOf(version->source()),
+        Error(path, LineOf(version->source()),
               "must be \"1.2\" or \"1.3\", got \"" + *text + "\" (older versions are not offered)");
       } else {
         out->min_version = *text;
@@ -1430,8 +1503,8 @@ void Loader::ParseListenerTls(const toml::table& listener, ListenerTlsConfig* ou
   for (const auto& [key, field] :
        {std::pair<std::string_view, std::string*>{"ciphers", &out->ciphers},
         {"ciphersuites", &out->ciphersuites}}) {
-    if (const toml::node* value = tls->get(key)) {
-      if (std::optional<std::string> text = ReadString(*value, KeyPath("listener.tls", key))) {
+    if (const toml::node* value = tls.get(key)) {
+      if (std::optional<std::string> text = ReadString(*value, KeyPath(section, key))) {
         *field = std::move(*text);
       }
     }

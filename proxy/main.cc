@@ -30,15 +30,18 @@ int Check(const std::string& path) {
     PrintErrors(result, path);
     return 1;
   }
-  const cutover::proxy::ListenerTlsConfig& tls = result.config->listener.tls;
-  if (tls.enabled) {
-    // The same load a start does, so a certificate that would stop the start fails here.
-    std::string error;
-    if (!cutover::proxy::ListenerTls::Build(
-            tls, std::make_shared<cutover::tls::TicketKeys>(time(nullptr)), &error)) {
-      std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
-      return 1;
-    }
+  // The same loads a start does, so a certificate that would stop the start fails here.
+  const auto keys = std::make_shared<cutover::tls::TicketKeys>(time(nullptr));
+  std::string error;
+  if (const cutover::proxy::ListenerTlsConfig& tls = result.config->listener.tls;
+      tls.enabled && !cutover::proxy::ListenerTls::Build(tls, keys, &error)) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+    return 1;
+  }
+  if (const cutover::proxy::AdminTlsConfig& tls = result.config->admin.tls;
+      tls.server.enabled && !cutover::proxy::ListenerTls::Build(tls, keys, &error)) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+    return 1;
   }
   std::printf("config OK: %s\n", path.c_str());
   return 0;

@@ -125,8 +125,30 @@ bool Server::StartListenerTls(const ListenerTlsConfig& config, std::string* erro
   return true;
 }
 
+bool Server::StartAdminTls(const AdminTlsConfig& config, std::string* error) {
+  admin_tls_ = std::make_unique<ListenerTls>(time(nullptr));
+  if (!admin_tls_->Load(config, error)) return false;
+  LogCertificates("admin tls", *admin_tls_->current());
+  ApplyClientRoles(config);
+  uv_timer_start(&tls_timer_, &UvCallback<&Server::OnTlsTimer>::Call, 60'000, 60'000);
+  return true;
+}
+
+void Server::ApplyClientRoles(const AdminTlsConfig& config) {
+  std::string error;
+  std::optional<admin::ClientRoles> roles = admin::ClientRoles::Make(config.client_roles, &error);
+  if (!roles) {
+    // The loader refuses unknown roles, so this is a bug; mapping nobody is the safe side.
+    Log(LogLevel::kError, "admin tls: %s; no client certificate has a role", error.c_str());
+    roles.emplace();
+  }
+  api_->SetClientRoles(std::make_shared<const admin::ClientRoles>(std::move(*roles)));
+}
+
 void Server::OnTlsTimer() {
-  if (listener_tls_) listener_tls_->MaybeRotateTicketKeys(time(nullptr));
+  const int64_t now = time(nullptr);
+  if (listener_tls_) listener_tls_->MaybeRotateTicketKeys(now);
+  if (admin_tls_) admin_tls_->MaybeRotateTicketKeys(now);
 }
 
 void Server::LogCertificates(const char* what, const tls::ServerContext& context) {
@@ -144,29 +166,69 @@ void Server::LogCertificates(const char* what, const tls::ServerContext& context
 }
 
 std::optional<std::string> Server::ReloadTls() {
-  if (!listener_tls_) return std::string("the listener does not terminate TLS ([listener.tls])");
+  if (!listener_tls_ && !admin_tls_) {
+    return std::string("no listener terminates TLS ([listener.tls], [admin.tls])");
+  }
+  // Both sets are read before either is published: a bad admin key keeps the proxy's
+  // certificates too, as on SIGHUP.
+  const std::shared_ptr<const Snapshot> running = control_.snapshot();
+  const Config& config = running->config;
   std::string error;
-  if (!listener_tls_->Load(control_.snapshot()->config.listener.tls, &error)) {
+  std::shared_ptr<const tls::ServerContext> listener_next;
+  std::shared_ptr<const tls::ServerContext> admin_next;
+  if (listener_tls_) {
+    listener_next = ListenerTls::Build(config.listener.tls, listener_tls_->ticket_keys(), &error);
+  }
+  if (admin_tls_ && (!listener_tls_ || listener_next)) {
+    admin_next = ListenerTls::Build(config.admin.tls, admin_tls_->ticket_keys(), &error);
+  }
+  if ((listener_tls_ && !listener_next) || (admin_tls_ && !admin_next)) {
     Log(LogLevel::kError, "tls reload: %s; keeping the current certificates", error.c_str());
     return error;
   }
-  LogCertificates("tls reload", *listener_tls_->current());
+  if (listener_next) {
+    listener_tls_->Publish(listener_next);
+    LogCertificates("tls reload", *listener_next);
+  }
+  if (admin_next) {
+    admin_tls_->Publish(admin_next);
+    LogCertificates("admin tls reload", *admin_next);
+  }
   return std::nullopt;
 }
 
-nlohmann::json Server::TlsStatus() const {
+namespace {
+
+nlohmann::json CertificatesJson(const ListenerTls* tls, int64_t now) {
   nlohmann::json certificates = nlohmann::json::array();
-  if (listener_tls_) {
-    const int64_t now = time(nullptr);
-    for (const tls::CertificateInfo& info : listener_tls_->current()->certificates()) {
-      certificates.push_back({{"file", info.file},
-                              {"names", info.names},
-                              {"subject", info.subject},
-                              {"not_after_unix", info.not_after_unix},
-                              {"days_left", (info.not_after_unix - now) / 86400}});
-    }
+  if (tls == nullptr) return certificates;
+  for (const tls::CertificateInfo& info : tls->current()->certificates()) {
+    certificates.push_back({{"file", info.file},
+                            {"names", info.names},
+                            {"subject", info.subject},
+                            {"not_after_unix", info.not_after_unix},
+                            {"days_left", (info.not_after_unix - now) / 86400}});
   }
-  return {{"enabled", listener_tls_ != nullptr}, {"certificates", std::move(certificates)}};
+  return certificates;
+}
+
+}  // namespace
+
+nlohmann::json Server::TlsStatus() const {
+  const int64_t now = time(nullptr);
+  // The proxy listener's at the top level (as before the admin listener had TLS), the admin
+  // listener's under "admin".
+  const std::shared_ptr<const Snapshot> running = control_.snapshot();
+  const AdminTlsConfig& admin = running->config.admin.tls;
+  const char* client_certificates = !admin_tls_ || admin.client_ca_file.empty() ? "off"
+                                    : admin.require_client_certificate          ? "required"
+                                                                                : "optional";
+  return {{"enabled", listener_tls_ != nullptr},
+          {"certificates", CertificatesJson(listener_tls_.get(), now)},
+          {"admin",
+           {{"enabled", admin_tls_ != nullptr},
+            {"certificates", CertificatesJson(admin_tls_.get(), now)},
+            {"client_certificates", client_certificates}}}};
 }
 
 bool Server::StartMetricsListener(const MetricsConfig& config, std::string* error) {
@@ -202,13 +264,23 @@ bool Server::StartAdmin(const Config& config, std::string* error) {
   admin::AdminApi* api = api_.get();
   admin_server_ = std::make_unique<admin::AdminServer>(
       [api](const admin::AdminRequest& request) { return api->Handle(request); });
+  const AdminTlsConfig& tls = config.admin.tls;
+  if (tls.server.enabled) {
+    if (!StartAdminTls(tls, error)) return false;
+    admin_server_->SetTls(admin_tls_.get());
+  }
   if (!admin_server_->Start(config.admin, error)) return false;
   if (!config.admin.socket.empty()) {
     Log(LogLevel::kInfo, "admin: listening on %s", config.admin.socket.c_str());
   }
   if (!config.admin.host.empty()) {
-    Log(LogLevel::kInfo, "admin: listening on %s:%u (bearer tokens)", config.admin.host.c_str(),
-        admin_server_->tcp_port());
+    const char* how = !tls.server.enabled          ? "bearer tokens"
+                      : tls.client_ca_file.empty() ? "TLS, bearer tokens"
+                      : tls.require_client_certificate
+                          ? "TLS, client certificates required"
+                          : "TLS, client certificates or bearer tokens";
+    Log(LogLevel::kInfo, "admin: listening on %s:%u (%s)", config.admin.host.c_str(),
+        admin_server_->tcp_port(), how);
   }
   if (config.admin.state_file.empty()) {
     Log(LogLevel::kWarn, "admin: no state_file: live changes are lost on restart");
@@ -362,6 +434,19 @@ std::vector<std::string> Server::Reload(const Caller& caller) {
   }
   next.listener = current.listener;
   next.listener.tls = tls_config;
+  // The admin listener's certificates, client CA and client roles likewise.
+  std::shared_ptr<const tls::ServerContext> next_admin_tls;
+  if (next.admin.tls.server.enabled != current.admin.tls.server.enabled) {
+    Log(LogLevel::kWarn, "reload: turning admin TLS on or off takes effect only after a restart");
+    next.admin.tls = current.admin.tls;
+  } else if (admin_tls_) {
+    std::string error;
+    next_admin_tls = ListenerTls::Build(next.admin.tls, admin_tls_->ticket_keys(), &error);
+    if (!next_admin_tls) {
+      Log(LogLevel::kError, "reload: %s; keeping the running config", error.c_str());
+      return {error};
+    }
+  }
   std::string error;
   if (!control_.ApplyConfig(next, caller, &error)) {
     Log(LogLevel::kError, "reload: %s; keeping the running config", error.c_str());
@@ -370,6 +455,11 @@ std::vector<std::string> Server::Reload(const Caller& caller) {
   if (next_tls) {
     listener_tls_->Publish(next_tls);
     LogCertificates("reload", *next_tls);
+  }
+  if (next_admin_tls) {
+    admin_tls_->Publish(next_admin_tls);
+    ApplyClientRoles(next.admin.tls);
+    LogCertificates("reload: admin tls", *next_admin_tls);
   }
   LogLevel level;
   if (ParseLogLevel(next.log.level, &level)) SetLogLevel(level);
@@ -430,10 +520,13 @@ metrics::ExpositionInput Server::GatherMetrics() const {
   input.changes_rejected = control_.changes_rejected();
   input.expired_rules = table.ExpiredRules(time(nullptr));
   input.version = kCutoverVersion;
-  if (listener_tls_) {
-    for (const tls::CertificateInfo& info : listener_tls_->current()->certificates()) {
+  for (const auto& [listener, tls] :
+       {std::pair<const char*, const ListenerTls*>{"proxy", listener_tls_.get()},
+        {"admin", admin_tls_.get()}}) {
+    if (tls == nullptr) continue;
+    for (const tls::CertificateInfo& info : tls->current()->certificates()) {
       input.certificates.push_back(
-          {info.names.empty() ? info.file : info.names.front(), info.not_after_unix});
+          {info.names.empty() ? info.file : info.names.front(), listener, info.not_after_unix});
     }
   }
   for (const auto& worker : ListedWorkers()) input.shards.push_back(&worker->counters());

@@ -61,12 +61,16 @@ class Server {
   bool StartAdmin(const Config& config, std::string* error);
   bool StartMetricsListener(const MetricsConfig& config, std::string* error);
   bool StartListenerTls(const ListenerTlsConfig& config, std::string* error);
+  bool StartAdminTls(const AdminTlsConfig& config, std::string* error);
+  // The client certificate CNs -> roles of `config`, for the admin API.
+  void ApplyClientRoles(const AdminTlsConfig& config);
   void OnTlsTimer();
   static void LogCertificates(const char* what, const tls::ServerContext& context);
-  // Any thread (`POST /v1/tls/reload`): re-reads the running config's certificate files;
-  // the error when they are refused (the current ones stay), nullopt when applied.
+  // Any thread (`POST /v1/tls/reload`): re-reads the running config's certificate files, the
+  // proxy listener's and the admin listener's, all or nothing; the error when they are refused
+  // (the current ones stay), nullopt when applied.
   std::optional<std::string> ReloadTls();
-  // Any thread (`GET /v1/tls`): the served certificates and their expiry.
+  // Any thread (`GET /v1/tls`): the served certificates and their expiry, both listeners'.
   nlohmann::json TlsStatus() const;
   bool LoadTokens(const std::string& path, std::string* error);
   void OnSignal(int signum);
@@ -100,7 +104,7 @@ class Server {
   };
   std::vector<ReloadWaiter> reload_waiters_;
   uv_timer_t poll_timer_;
-  uv_timer_t tls_timer_;  // ticket key rotation, while the listener terminates TLS
+  uv_timer_t tls_timer_;  // ticket key rotation, while a listener terminates TLS
   std::vector<std::unique_ptr<Worker>> workers_;
   // The admin and metrics threads serve before workers_ is filled: they read it only once
   // this is set (release after the last push_back), through ListedWorkers().
@@ -118,6 +122,7 @@ class Server {
   std::unique_ptr<admin::AdminServer> admin_server_;
   std::unique_ptr<admin::AdminServer> metrics_server_;  // [metrics] address, when set
   std::unique_ptr<ListenerTls> listener_tls_;           // [listener.tls], when set
+  std::unique_ptr<ListenerTls> admin_tls_;              // [admin.tls], when set
   uint16_t port_ = 0;
   bool shutting_down_ = false;
   bool discard_state_ = false;

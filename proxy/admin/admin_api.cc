@@ -143,6 +143,11 @@ void AdminApi::SetTokens(std::shared_ptr<const TokenSet> tokens) {
   tokens_ = std::move(tokens);
 }
 
+void AdminApi::SetClientRoles(std::shared_ptr<const ClientRoles> roles) {
+  std::lock_guard<std::mutex> lock(tokens_mutex_);
+  client_roles_ = std::move(roles);
+}
+
 AdminResponse AdminApi::Handle(const AdminRequest& request) {
   if (request.method == "HEAD") {
     // RFC 9110 §9.3.2: HEAD is GET without the body (the transport leaves the body out).
@@ -192,9 +197,18 @@ std::optional<AdminApi::Principal> AdminApi::Authenticate(const AdminRequest& re
     return std::nullopt;
   }
   std::shared_ptr<const TokenSet> tokens;
+  std::shared_ptr<const ClientRoles> client_roles;
   {
     std::lock_guard<std::mutex> lock(tokens_mutex_);
     tokens = tokens_;
+    client_roles = client_roles_;
+  }
+  // A verified client certificate whose CN is mapped names the caller; no token is needed, and
+  // one sent along is not looked at.
+  const CertificateDecision certificate =
+      DecideClientCertificate(*client_roles, request.client_subject, request.client_common_name);
+  if (certificate.kind == CertificateDecision::Kind::kMapped) {
+    return Principal{{certificate.actor, request.peer_address}, certificate.role};
   }
   const std::string* authorization = request.Header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
@@ -203,6 +217,16 @@ std::optional<AdminApi::Principal> AdminApi::Authenticate(const AdminRequest& re
       std::equal(kBearer.begin(), kBearer.end(), authorization->begin(),
                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
     token = tokens->Authenticate(std::string_view(*authorization).substr(kBearer.size()));
+  }
+  if (token == nullptr && authorization == nullptr &&
+      certificate.kind == CertificateDecision::Kind::kUnmapped) {
+    // Known to the CA but not to us: say so, rather than ask for a token the caller may not
+    // have been meant to need.
+    *refusal = Error(403, "",
+                     "the client certificate " + request.client_subject +
+                         " is not mapped to a role (admin.tls.client_roles); map its "
+                         "CN or send a bearer token");
+    return std::nullopt;
   }
   if (token == nullptr) {
     // Never log the header: it may hold a real token pasted in the wrong place.

@@ -2,8 +2,8 @@
 // do, which endpoint a path names, how a body becomes a change. Changes themselves go through
 // the ControlPlane, which applies them one at a time; this class only reads and translates.
 //
-// Threads: Handle() runs on the admin thread; SetTokens() and SetDraining() may be called from
-// the main thread (SIGHUP, SIGTERM).
+// Threads: Handle() runs on the admin thread; SetTokens(), SetClientRoles() and SetDraining() may
+// be called from the main thread (SIGHUP, SIGTERM).
 #pragma once
 
 #include <atomic>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "proxy/admin/admin_server.h"
+#include "proxy/admin/client_roles.h"
 #include "proxy/admin/tokens.h"
 #include "proxy/control_plane.h"
 
@@ -28,6 +29,9 @@ class AdminApi {
 
   // The TCP listener's tokens; a reload replaces them only when the new file loaded cleanly.
   void SetTokens(std::shared_ptr<const TokenSet> tokens);
+  // [admin.tls] client_roles: client certificate CN -> role. Replaced by a reload with the
+  // admin listener's certificates.
+  void SetClientRoles(std::shared_ptr<const ClientRoles> roles);
   void SetDraining() { draining_.store(true, std::memory_order_relaxed); }
   // `POST /v1/reload`: reloads the config file and returns its errors (empty on success), or
   // nullopt when there is no file to reload (the demo) or the proxy is stopping. Set once,
@@ -78,8 +82,9 @@ class AdminApi {
                        std::string_view action, int status, std::string field, std::string message);
 
   ControlPlane* control_;
-  std::mutex tokens_mutex_;
+  std::mutex tokens_mutex_;  // guards tokens_ and client_roles_
   std::shared_ptr<const TokenSet> tokens_;
+  std::shared_ptr<const ClientRoles> client_roles_ = std::make_shared<const ClientRoles>();
   std::atomic<bool> draining_{false};
   Reloader reload_;
   std::function<std::string()> metrics_;

@@ -10,15 +10,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "proxy/admin/content_coding.h"
 #include "proxy/http_head.h"
+#include "proxy/listener_tls.h"
 #include "proxy/log.h"
 #include "proxy/snapshot.h"
 #include "proxy/uv_callback.h"
 #include "proxy/uv_loop_close.h"
 #include "routing/request_view.h"
+#include "tls/engine.h"
 
 namespace cutover::proxy::admin {
 namespace {
@@ -56,6 +59,9 @@ const std::string* AdminRequest::Header(std::string_view name) const {
 }
 
 // One admin client connection. Owns its stream handle; deleted in the handle's close callback.
+// On a TLS listener it also owns the connection's tls::Engine: what the socket brings is
+// decrypted into the parser (DrainTls), and every answer is sealed before it is written
+// (SendRaw), so the HTTP code above it is the same for both.
 class AdminConnection {
  public:
   AdminConnection(AdminServer* server, bool unix_socket) : server_(server) {
@@ -95,6 +101,10 @@ class AdminConnection {
     } else {
       uv_tcp_nodelay(&handle_.tcp, 1);
       peer_address_ = PeerAddress(&handle_.tcp);
+      if (const ListenerTls* tls = server_->tls()) {
+        tls_ = tls::Engine::Accept(tls->current());
+        request_.tls = true;
+      }
     }
     if (uv_read_start(stream(), &UvCallback<&AdminConnection::OnAlloc>::Call,
                       &UvCallback<&AdminConnection::OnRead>::Call) != 0) {
@@ -104,6 +114,15 @@ class AdminConnection {
 
   void Close() {
     if (uv_is_closing(handle())) return;
+    if (tls_) {
+      // close_notify (RFC 8446 §6.1) tells the client the close is deliberate, not a
+      // truncation; a failed handshake leaves an alert to send instead. Either goes out only
+      // if the kernel takes it at once: nothing waits for a client on its way out.
+      if (tls_->handshake_done()) tls_->Shutdown();
+      std::string bytes = TakeCiphertext();
+      uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
+      if (!bytes.empty() && writes_in_flight_ == 0) uv_try_write(stream(), &buf, 1);
+    }
     uv_close(handle(), &UvCallback<&AdminConnection::OnClosed>::Call);
   }
 
@@ -119,13 +138,45 @@ class AdminConnection {
 
   void OnRead(ssize_t nread, const uv_buf_t* buf) {
     if (nread < 0) {
-      Close();
+      CloseWhenWritten();
       return;
     }
     last_active_ms = uv_now(handle()->loop);
+    if (tls_) {
+      tls_->Receive(buf->base, static_cast<std::size_t>(nread));
+      DrainTls();
+      return;
+    }
+    OnInput(buf->base, static_cast<std::size_t>(nread));
+  }
+
+  // Decrypts what the engine holds into the parser, then sends what the engine owes the client
+  // on its own: handshake messages, session tickets, or the alert of a failed handshake.
+  void DrainTls() {
+    char plain[16 * 1024];
+    while (!closing_after_write_ && !uv_is_closing(handle())) {
+      const long n = tls_->Read(plain, sizeof plain);
+      if (n > 0) {
+        OnInput(plain, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == tls::Engine::kClosed) {
+        CloseWhenWritten();  // the client's close_notify: it sends nothing more
+      } else if (n == tls::Engine::kFailed) {
+        // A client without a certificate when one is required, a certificate the CA did not
+        // sign, plain HTTP on the TLS port: worth a line for whoever debugs a refused ctl.
+        Log(LogLevel::kInfo, "admin: TLS from %s: %s", peer_address_.c_str(),
+            tls_->error().c_str());
+        Close();  // sends the alert
+      }
+      break;
+    }
+    if (!uv_is_closing(handle())) Write(TakeCiphertext(), false);
+  }
+
+  // Plaintext from the client: a socket read, or what the engine decrypted.
+  void OnInput(const char* data, std::size_t length) {
     if (closing_after_write_) return;  // answered with Connection: close; ignore the rest
-    const char* data = buf->base;
-    std::size_t length = static_cast<std::size_t>(nread);
     if (!headers_done_) head_bytes_ += length;
     const llhttp_errno_t result = llhttp_execute(&parser_, data, length);
     if (result == HPE_OK) {
@@ -227,6 +278,11 @@ class AdminConnection {
     request_.query = question == std::string::npos ? "" : target_.substr(question + 1);
     request_.peer_uid = peer_uid_;
     request_.peer_address = peer_address_;
+    if (tls_) {
+      // Verified against client_ca_file during the handshake; "" when the client sent none.
+      request_.client_subject = tls_->peer_subject();
+      request_.client_common_name = tls_->peer_common_name();
+    }
     AdminResponse response = server_->handler()(request_);
     Send(response, close_after || request_.body_too_large);
   }
@@ -269,27 +325,67 @@ class AdminConnection {
     SendRaw(std::move(out), close_after);
   }
 
+  // HTTP bytes for the client: sealed first on TLS, where a close also queues close_notify.
   void SendRaw(std::string data, bool close_after) {
+    if (close_after) {
+      closing_after_write_ = true;
+      uv_read_stop(stream());
+    }
+    if (tls_) {
+      if (!tls_->Write(data.data(), data.size())) {
+        Close();
+        return;
+      }
+      if (close_after) {
+        tls_->Shutdown();
+      } else {
+        tls_->Flush();
+      }
+      data = TakeCiphertext();
+    }
+    Write(std::move(data), close_after);
+  }
+
+  std::string TakeCiphertext() {
+    std::string bytes(tls_ ? tls_->PendingOutput() : 0, '\0');
+    if (!bytes.empty()) tls_->TakeOutput(bytes.data(), bytes.size());
+    return bytes;
+  }
+
+  // Bytes for the socket, in order after those already queued.
+  void Write(std::string data, bool close_after) {
+    if (data.empty()) {
+      if (close_after) CloseWhenWritten();
+      return;
+    }
     auto* op = new WriteOp{};
     op->connection = this;
     op->close_after = close_after;
     op->request.data = op;
     op->data = std::move(data);
-    if (close_after) {
-      closing_after_write_ = true;
-      uv_read_stop(stream());
-    }
     uv_buf_t buf = uv_buf_init(op->data.data(), static_cast<unsigned>(op->data.size()));
     if (uv_write(&op->request, stream(), &buf, 1, &AdminConnection::OnWritten) != 0) {
       delete op;
       Close();
+      return;
     }
+    ++writes_in_flight_;
+  }
+
+  // The client is done sending: answers already queued still go out, then the connection ends.
+  void CloseWhenWritten() {
+    if (uv_is_closing(handle())) return;
+    close_when_written_ = true;
+    uv_read_stop(stream());
+    if (writes_in_flight_ == 0) Close();
   }
 
   static void OnWritten(uv_write_t* request, int status) {
     auto* op = static_cast<WriteOp*>(request->data);
     AdminConnection* connection = op->connection;
-    const bool close = op->close_after || status < 0;
+    --connection->writes_in_flight_;
+    const bool close = op->close_after || status < 0 ||
+                       (connection->close_when_written_ && connection->writes_in_flight_ == 0);
     delete op;
     if (close) connection->Close();
   }
@@ -306,8 +402,11 @@ class AdminConnection {
   std::string target_;
   std::string field_;
   std::string value_;
+  std::unique_ptr<tls::Engine> tls_;  // on a TLS listener
   bool headers_done_ = false;
   bool closing_after_write_ = false;
+  bool close_when_written_ = false;
+  unsigned writes_in_flight_ = 0;
   bool expectation_failed_ = false;
   std::size_t head_bytes_ = 0;
   uint32_t peer_uid_ = UINT32_MAX;

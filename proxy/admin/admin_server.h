@@ -1,7 +1,9 @@
 // The admin API's transport (DESIGN §6, docs/admin-api.md): its own thread and libuv loop, an
-// HTTP/1.1 listener on a Unix socket (mode 0600) and optionally on TCP. It parses requests with
-// llhttp, hands each complete one to the handler, and writes the JSON answer. It knows nothing
-// of routing: what a request means is the handler's business (admin_api.h).
+// HTTP/1.1 listener on a Unix socket (mode 0600) and optionally on TCP, plain or TLS
+// ([admin.tls], docs/tls.md). It parses requests with llhttp, hands each complete one to the
+// handler with who the peer is (uid, address, verified client certificate), and writes the JSON
+// answer. It knows nothing of routing: what a request means is the handler's business
+// (admin_api.h).
 //
 // Requests on one connection are handled in order, one at a time; the handler runs on the
 // admin thread and may block briefly (a change waits for every worker to switch).
@@ -25,6 +27,10 @@
 
 #include "proxy/config.h"
 
+namespace cutover::proxy {
+class ListenerTls;
+}  // namespace cutover::proxy
+
 namespace cutover::proxy::admin {
 
 struct AdminRequest {
@@ -38,6 +44,11 @@ struct AdminRequest {
   bool unix_socket = false;
   uint32_t peer_uid = 0;
   std::string peer_address;
+  // TCP with [admin.tls]: the connection is TLS, and the client certificate the handshake
+  // verified against client_ca_file, if any: its subject (RFC 2253; "" = none) and CN.
+  bool tls = false;
+  std::string client_subject;
+  std::string client_common_name;
 
   // The first header named `name` (lower case), or null.
   const std::string* Header(std::string_view name) const;
@@ -63,6 +74,10 @@ class AdminServer {
   AdminServer& operator=(const AdminServer&) = delete;
   ~AdminServer();
 
+  // Before Start(): the TCP listener speaks TLS with the current certificates of `tls`, which
+  // the caller owns and keeps alive until Stop(); nullptr (the default) = plain HTTP.
+  void SetTls(const ListenerTls* tls) { tls_ = tls; }
+
   // Opens the listeners the config asks for (on the calling thread, so a bad path or a busy
   // port fails the start) and starts the admin thread.
   bool Start(const AdminConfig& config, std::string* error);
@@ -74,6 +89,7 @@ class AdminServer {
   // --- admin thread only ---
   const AdminHandler& handler() const { return handler_; }
   uint32_t body_limit() const { return body_limit_; }
+  const ListenerTls* tls() const { return tls_; }
   void Forget(AdminConnection* connection);
 
  private:
@@ -96,6 +112,7 @@ class AdminServer {
   std::string socket_path_;  // unlinked on stop
   uint16_t tcp_port_ = 0;
   uint32_t body_limit_ = 65536;
+  const ListenerTls* tls_ = nullptr;  // not owned
   std::thread thread_;
   std::vector<AdminConnection*> connections_;
 };

@@ -18,13 +18,6 @@ namespace {
 
 constexpr std::size_t kMaxNameLength = 64;
 
-std::optional<Role> ParseRole(std::string_view text) {
-  if (text == "viewer") return Role::kViewer;
-  if (text == "operator") return Role::kOperator;
-  if (text == "admin") return Role::kAdmin;
-  return std::nullopt;
-}
-
 // Names appear in audit lines and access logs, so they are kept to characters that need no
 // quoting there.
 bool IsValidName(std::string_view name) {
@@ -154,6 +147,13 @@ class TokenParser {
 };
 
 }  // namespace
+
+std::optional<Role> ParseRole(std::string_view text) {
+  if (text == "viewer") return Role::kViewer;
+  if (text == "operator") return Role::kOperator;
+  if (text == "admin") return Role::kAdmin;
+  return std::nullopt;
+}
 
 std::string_view RoleName(Role role) {
   switch (role) {

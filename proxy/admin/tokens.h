@@ -21,6 +21,8 @@ namespace cutover::proxy::admin {
 enum class Role { kViewer, kOperator, kAdmin };
 
 std::string_view RoleName(Role role);
+// "viewer", "operator" or "admin"; nullopt for anything else.
+std::optional<Role> ParseRole(std::string_view text);
 
 // True if a caller holding `have` may call an endpoint that needs `need`.
 bool Allows(Role have, Role need);

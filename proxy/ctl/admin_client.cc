@@ -12,6 +12,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tls/client_context.h"
+#include "tls/engine.h"
+
 namespace cutover::proxy::ctl {
 namespace {
 
@@ -176,6 +179,56 @@ bool Receive(int fd, Clock::time_point deadline, ResponseParser* parser, std::st
   return parser->state() == ResponseParser::State::kComplete || Fail(error, parser->error());
 }
 
+// One request and its response through `engine` over the connected socket `fd`: what the
+// engine has to send (ClientHello, Finished, the sealed request) goes out, what arrives goes
+// in and is decrypted into `parser`, until the response is complete or the peer is done.
+bool ExchangeTls(int fd, tls::Engine* engine, std::string_view request, Clock::time_point deadline,
+                 ResponseParser* parser, std::string* error) {
+  engine->Write(request.data(), request.size());  // held until the handshake is done
+  engine->Flush();
+  std::array<char, 16 * 1024> buffer;
+  std::string send_error;
+  while (true) {
+    if (const std::size_t pending = engine->PendingOutput(); pending > 0 && send_error.empty()) {
+      std::string bytes(pending, '\0');
+      engine->TakeOutput(bytes.data(), bytes.size());
+      // A server that refuses the handshake may have closed already: its alert, still to be
+      // read, says more than the failed send.
+      SendAll(fd, bytes, deadline, &send_error);
+    }
+    while (parser->state() == ResponseParser::State::kIncomplete) {
+      const long n = engine->Read(buffer.data(), buffer.size());
+      if (n > 0) {
+        parser->Feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      } else if (n == tls::Engine::kClosed) {
+        parser->Finish();  // close_notify: the answer ends here
+      } else if (n == tls::Engine::kFailed) {
+        return Fail(error, "TLS " + engine->error());
+      } else {
+        break;
+      }
+    }
+    if (parser->state() != ResponseParser::State::kIncomplete) break;
+    if (engine->PendingOutput() > 0 && send_error.empty()) continue;
+    const ssize_t got = recv(fd, buffer.data(), buffer.size(), 0);
+    if (got > 0) {
+      engine->Receive(buffer.data(), static_cast<std::size_t>(got));
+    } else if (got == 0) {
+      if (!engine->handshake_done()) {
+        return Fail(error, send_error.empty() ? "the server closed the connection during the "
+                                                "TLS handshake (is it a TLS listener?)"
+                                              : send_error);
+      }
+      parser->Finish();  // closed without close_notify: Content-Length still tells a truncation
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!WaitFor(fd, POLLIN, deadline, "waiting for the response", error)) return false;
+    } else if (errno != EINTR) {
+      return Fail(error, send_error.empty() ? "recv: " + Errno(errno) : send_error);
+    }
+  }
+  return parser->state() == ResponseParser::State::kComplete || Fail(error, parser->error());
+}
+
 std::string HostHeader(const AdminAddress& address) {
   if (address.host.empty()) return "localhost";
   const bool ipv6 = address.host.find(':') != std::string::npos;
@@ -186,18 +239,24 @@ std::string HostHeader(const AdminAddress& address) {
 
 std::string AdminAddress::Describe() const {
   if (host.empty()) return "unix:" + unix_path;
-  return "http://" + HostHeader(*this);
+  return (tls ? "https://" : "http://") + HostHeader(*this);
 }
 
 bool ParseAdminUrl(std::string_view url, AdminAddress* out, std::string* error) {
-  constexpr std::string_view kScheme = "http://";
+  constexpr std::string_view kHttp = "http://";
+  constexpr std::string_view kHttps = "https://";
   const std::string quoted = "--url '" + std::string(url) + "'";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return Fail(error, quoted + ": expected http://HOST:PORT (the admin listener has no TLS)");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   AdminAddress result;
+  std::string_view rest;
+  if (url.starts_with(kHttp)) {
+    rest = url.substr(kHttp.size());
+  } else if (url.starts_with(kHttps)) {
+    rest = url.substr(kHttps.size());
+    result.tls = true;
+  } else {
+    return Fail(error, quoted + ": expected http://HOST:PORT or https://HOST:PORT");
+  }
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   std::size_t colon = std::string_view::npos;
   if (!rest.empty() && rest.front() == '[') {
     const std::size_t close = rest.find(']');
@@ -242,9 +301,24 @@ std::string SerializeRequest(const HttpRequest& request, const AdminAddress& add
   return out;
 }
 
+std::shared_ptr<const tls::ClientContext> LoadClientTls(const std::string& ca_file,
+                                                        const std::string& cert_file,
+                                                        const std::string& key_file,
+                                                        std::string* error) {
+  tls::ClientSettings settings;
+  settings.ca_file = ca_file;
+  settings.cert_file = cert_file;
+  settings.key_file = key_file;
+  return tls::ClientContext::Load(settings, error);
+}
+
 bool Exchange(const AdminAddress& address, const HttpRequest& request,
-              std::chrono::milliseconds timeout, HttpResponse* response, std::string* error) {
+              std::chrono::milliseconds timeout, HttpResponse* response, std::string* error,
+              const std::shared_ptr<const tls::ClientContext>& tls) {
   const Clock::time_point deadline = Clock::now() + timeout;
+  if (address.tls && tls == nullptr) {
+    return Fail(error, address.Describe() + ": no TLS client to talk to it with");
+  }
   Socket socket;
   std::string why;
   const bool connected = address.host.empty()
@@ -252,6 +326,20 @@ bool Exchange(const AdminAddress& address, const HttpRequest& request,
                              : ConnectTcp(address, deadline, &socket, &why);
   if (!connected) return Fail(error, "cannot connect to " + address.Describe() + ": " + why);
   ResponseParser parser;
+  if (address.tls) {
+    const std::unique_ptr<tls::Engine> engine = tls::Engine::Connect(tls, address.host);
+    if (!ExchangeTls(socket.fd(), engine.get(), SerializeRequest(request, address), deadline,
+                     &parser, &why)) {
+      if (why.find("certificate required") != std::string::npos) {
+        why += " (the admin listener wants a client certificate: --cert and --key)";
+      } else if (why.find("wrong version number") != std::string::npos) {
+        why += " (is the admin listener plain HTTP? then use http://)";
+      }
+      return Fail(error, address.Describe() + ": " + why);
+    }
+    *response = parser.response();
+    return true;
+  }
   // A server may answer and close before reading the whole body (413 for a body over its
   // limit): then the send fails, but the answer is there to read and is the better message.
   const bool sent = SendAll(socket.fd(), SerializeRequest(request, address), deadline, &why);

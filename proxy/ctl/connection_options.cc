@@ -86,12 +86,39 @@ bool ResolveToken(const GlobalFlags& flags, const GetEnv& getenv, std::string* t
   return true;
 }
 
+// The TLS files of an https:// address; flags for any other address are a mistake worth
+// saying, the variables are just not for it.
+bool ResolveTlsFiles(const GlobalFlags& flags, const GetEnv& getenv, Connection* out,
+                     std::string* error) {
+  const bool flagged = !flags.cacert.empty() || !flags.cert.empty() || !flags.key.empty();
+  if (!out->address.tls) {
+    return !flagged || Fail(error, "--cacert, --cert and --key are for an https:// --url");
+  }
+  out->ca_file = !flags.cacert.empty() ? flags.cacert : Env(getenv, "CUTOVER_CACERT");
+  // A certificate and its key come from one place: a --cert flag with a $CUTOVER_KEY from
+  // another setup would fail in a confusing way.
+  if (!flags.cert.empty() || !flags.key.empty()) {
+    out->cert_file = flags.cert;
+    out->key_file = flags.key;
+  } else {
+    out->cert_file = Env(getenv, "CUTOVER_CERT");
+    out->key_file = Env(getenv, "CUTOVER_KEY");
+  }
+  if (out->cert_file.empty() != out->key_file.empty()) {
+    return Fail(error,
+                "a client certificate needs its key: give --cert and --key together (or "
+                "CUTOVER_CERT and CUTOVER_KEY)");
+  }
+  return true;
+}
+
 }  // namespace
 
 bool ResolveConnection(const GlobalFlags& flags, const GetEnv& getenv, Connection* out,
                        std::string* error) {
   Connection result;
   if (!ResolveAddress(flags, getenv, &result.address, error)) return false;
+  if (!ResolveTlsFiles(flags, getenv, &result, error)) return false;
   if (!ResolveToken(flags, getenv, &result.token, error)) return false;
   if (flags.reason.size() > kMaxReasonBytes) {
     return Fail(error, "--reason is longer than " + std::to_string(kMaxReasonBytes) + " bytes");

@@ -5,6 +5,8 @@
 //   address: --url, else --socket, else $CUTOVER_URL, else $CUTOVER_SOCKET,
 //            else /run/cutover/admin.sock
 //   token:   --token, else --token-file, else $CUTOVER_TOKEN, else none
+//   TLS (https:// only): --cacert, --cert, --key, else $CUTOVER_CACERT, $CUTOVER_CERT,
+//            $CUTOVER_KEY; the variables are ignored for other addresses, the flags refused
 #pragma once
 
 #include <chrono>
@@ -25,6 +27,9 @@ struct GlobalFlags {
   std::string url;
   std::string token;
   std::string token_file;
+  std::string cacert;
+  std::string cert;
+  std::string key;
   std::string reason;
   double timeout_seconds = 10;
   bool json = false;
@@ -32,6 +37,11 @@ struct GlobalFlags {
 
 struct Connection {
   AdminAddress address;
+  // https:// only: the CA bundle that signed the listener's certificate ("" = the system's
+  // trust store), and the client certificate and key to present ("" = none).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
   std::string token;   // "" = send no Authorization header
   std::string reason;  // "" = send no X-Cutover-Reason header
   std::chrono::milliseconds timeout{10'000};
@@ -41,7 +51,9 @@ struct Connection {
 using GetEnv = std::function<const char*(const char*)>;
 
 // False with *error (never quoting a token) when the flags contradict each other, the URL is
-// malformed, the token file cannot be read, or a value cannot go into an HTTP header.
+// malformed, the token file cannot be read, a value cannot go into an HTTP header, TLS files
+// are given for an address that is not https://, or --cert comes without --key (or the other
+// way round). The TLS files themselves are read when the first call is made.
 bool ResolveConnection(const GlobalFlags& flags, const GetEnv& getenv, Connection* out,
                        std::string* error);
 

@@ -88,10 +88,17 @@ void Command::AddGlobalOptions() {
   // (connection_options.h resolves the two).
   ctl_->add_option("--socket", global_.socket,
                    "admin Unix socket [env CUTOVER_SOCKET, default /run/cutover/admin.sock]");
-  ctl_->add_option("--url", global_.url, "admin TCP listener http://HOST:PORT [env CUTOVER_URL]");
+  ctl_->add_option("--url", global_.url,
+                   "admin TCP listener http://HOST:PORT or https://HOST:PORT [env CUTOVER_URL]");
   ctl_->add_option("--token", global_.token,
                    "bearer token for TCP [env CUTOVER_TOKEN]; prefer --token-file");
   ctl_->add_option("--token-file", global_.token_file, "file whose first line is the token");
+  ctl_->add_option("--cacert", global_.cacert,
+                   "https: CA bundle of the listener's certificate [env CUTOVER_CACERT, default "
+                   "the system's]");
+  ctl_->add_option("--cert", global_.cert,
+                   "https: client certificate (PEM, with --key) [env CUTOVER_CERT]");
+  ctl_->add_option("--key", global_.key, "https: the client certificate's key [env CUTOVER_KEY]");
   ctl_->add_option("--reason", global_.reason,
                    "why, for the audit log (X-Cutover-Reason; up to 1024 bytes)");
   ctl_->add_option("--timeout", global_.timeout_seconds, "seconds per call")->capture_default_str();

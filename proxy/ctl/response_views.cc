@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <string_view>
 
 #include "proxy/ctl/table.h"
@@ -97,7 +98,60 @@ std::string WeightOf(const json& state, const std::string& name) {
                                                        : std::string(kMissing);
 }
 
+// "2027-01-10" (UTC).
+std::string Date(int64_t unix_seconds) {
+  const time_t when = static_cast<time_t>(unix_seconds);
+  tm utc{};
+  char text[32] = "?";
+  if (gmtime_r(&when, &utc) != nullptr) std::strftime(text, sizeof text, "%Y-%m-%d", &utc);
+  return text;
+}
+
+std::string Days(int64_t days) {
+  return std::to_string(days) + (days == 1 ? " day" : " days");
+}
+
+// "tls: a.test, *.a.test  expires 2027-01-10 (46 days)" for each certificate in `certificates`.
+std::string CertificateLines(const std::string& label, const json& certificates, int64_t now_unix) {
+  std::string out;
+  if (!certificates.is_array()) return out;
+  for (const json& certificate : certificates) {
+    const json& names = Member(certificate, "names");
+    std::string named;
+    if (names.is_array()) {
+      for (const json& name : names) {
+        if (!name.is_string()) continue;
+        named += (named.empty() ? "" : ", ") + name.get<std::string>();
+      }
+    }
+    if (named.empty()) named = Field(certificate, "file");
+    named = SanitizeCell(named);  // from a certificate, on its way to the operator's terminal
+    const json& not_after = Member(certificate, "not_after_unix");
+    if (!not_after.is_number_integer()) {
+      out += label + ": " + named + "  expires ?\n";
+      continue;
+    }
+    const int64_t expiry = not_after.get<int64_t>();
+    const json& days_left = Member(certificate, "days_left");
+    const int64_t days =
+        days_left.is_number_integer() ? days_left.get<int64_t>() : (expiry - now_unix) / 86400;
+    if (expiry <= now_unix) {
+      out += label + ": " + named + "  expired " + Date(expiry) + " (" +
+             Days((now_unix - expiry) / 86400) + " ago)  EXPIRED\n";
+    } else {
+      out += label + ": " + named + "  expires " + Date(expiry) + " (" + Days(days) + ")" +
+             (days < kExpirySoonDays ? "  EXPIRES SOON" : "") + "\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string TlsView(const json& tls, int64_t now_unix) {
+  return CertificateLines("tls", Member(tls, "certificates"), now_unix) +
+         CertificateLines("admin tls", Member(Member(tls, "admin"), "certificates"), now_unix);
+}
 
 std::string MatchLine(const json& match) {
   if (!match.is_object()) return "";

@@ -4,6 +4,7 @@
 // newer server still gets a readable answer.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,15 @@ namespace cutover::proxy::ctl {
 
 // `GET /v1/state`: version, baseline and candidate, pools, rules.
 std::string StatusView(const nlohmann::json& state);
+
+// Under this many days left, a certificate's line is flagged (the alert docs/tls.md suggests).
+inline constexpr int64_t kExpirySoonDays = 14;
+
+// `GET /v1/tls`: one line per served certificate, the proxy listener's then the admin
+// listener's, e.g. "tls: example.com, *.example.com  expires 2027-01-10 (46 days)", flagged
+// "EXPIRES SOON" under kExpirySoonDays and "EXPIRED" past its date; "" when neither listener
+// has TLS. `now_unix` is the caller's clock.
+std::string TlsView(const nlohmann::json& tls, int64_t now_unix);
 
 // `GET /v1/rules` ({"version", "rules"}) or a bare array of rules.
 std::string RulesView(const nlohmann::json& rules);

@@ -2,6 +2,7 @@
 
 #include "proxy/ctl/admin_client.h"
 #include "proxy/ctl/table.h"
+#include "tls/client_context.h"
 
 namespace cutover::proxy::ctl {
 namespace {
@@ -22,6 +23,16 @@ Reply Session::Get(std::string_view target) {
   return Send("GET", target, nullptr, {});
 }
 
+Reply Session::TryGet(std::string_view target) {
+  return Send("GET", target, nullptr, {}, /*quiet=*/true);
+}
+
+bool Session::LoadTls(std::string* error) {
+  if (tls_ != nullptr || !connection_.address.tls) return true;
+  tls_ = LoadClientTls(connection_.ca_file, connection_.cert_file, connection_.key_file, error);
+  return tls_ != nullptr;
+}
+
 Reply Session::Change(std::string_view method, std::string_view target, const json* body,
                       std::vector<std::pair<std::string, std::string>> headers) {
   if (!connection_.reason.empty()) headers.emplace_back("X-Cutover-Reason", connection_.reason);
@@ -29,7 +40,7 @@ Reply Session::Change(std::string_view method, std::string_view target, const js
 }
 
 Reply Session::Send(std::string_view method, std::string_view target, const json* body,
-                    std::vector<std::pair<std::string, std::string>> headers) {
+                    std::vector<std::pair<std::string, std::string>> headers, bool quiet) {
   HttpRequest request;
   request.method = std::string(method);
   request.target = std::string(target);
@@ -44,9 +55,16 @@ Reply Session::Send(std::string_view method, std::string_view target, const json
   Reply reply;
   HttpResponse response;
   std::string error;
-  if (!Exchange(connection_.address, request, connection_.timeout, &response, &error)) {
+  if (!LoadTls(&error)) {
+    // A local problem (a missing or unreadable --cacert, a key that does not match --cert):
+    // nothing was sent.
+    reply.code = ExitCode::kUsage;
+    if (!quiet) PrintError(error);
+    return reply;
+  }
+  if (!Exchange(connection_.address, request, connection_.timeout, &response, &error, tls_)) {
     reply.code = ExitCode::kUnreachable;
-    PrintError(error);
+    if (!quiet) PrintError(error);
     return reply;
   }
   reply.status = response.status;
@@ -54,10 +72,13 @@ Reply Session::Send(std::string_view method, std::string_view target, const json
   reply.body = json::parse(response.body, nullptr, false);
   if (reply.ok() && reply.body.is_discarded()) {
     reply.code = ExitCode::kUnreachable;
-    PrintError(connection_.address.Describe() + ": the answer to " + request.method + " " +
-               request.target + " is not JSON (is this cutover's admin API?)");
+    if (!quiet) {
+      PrintError(connection_.address.Describe() + ": the answer to " + request.method + " " +
+                 request.target + " is not JSON (is this cutover's admin API?)");
+    }
     return reply;
   }
+  if (quiet) return reply;
   if (!reply.ok()) {
     if (reply.body.is_discarded()) reply.body = json();
     PrintError(ErrorLine(response.status, reply.body).substr(sizeof("cutover ctl: ") - 1));

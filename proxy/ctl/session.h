@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,10 @@
 
 #include "proxy/ctl/connection_options.h"
 #include "proxy/ctl/exit_code.h"
+
+namespace cutover::tls {
+class ClientContext;
+}  // namespace cutover::tls
 
 namespace cutover::proxy::ctl {
 
@@ -35,6 +40,9 @@ class Session {
 
   // A read: no reason header.
   Reply Get(std::string_view target);
+  // The same, for an extra that a command shows when it can: prints no error, so a server
+  // without the endpoint (an older version) or a refusal leaves the command's output alone.
+  Reply TryGet(std::string_view target);
 
   // A change: sends X-Cutover-Reason (when a reason is set) and the headers given, e.g.
   // If-Match. `body` may be null for DELETE.
@@ -58,10 +66,13 @@ class Session {
 
  private:
   Reply Send(std::string_view method, std::string_view target, const nlohmann::json* body,
-             std::vector<std::pair<std::string, std::string>> headers);
+             std::vector<std::pair<std::string, std::string>> headers, bool quiet = false);
+  // https:// only: the TLS client, made from the connection's files on the first call.
+  bool LoadTls(std::string* error);
 
   Connection connection_;
   bool json_output_;
+  std::shared_ptr<const tls::ClientContext> tls_;
 };
 
 // A rule name as one path segment: RFC 3986 §3.3 pchar, everything else percent-encoded, so

@@ -1,10 +1,12 @@
-"""A minimal client of cutover's admin API (docs/admin-api.md) over its Unix socket or TCP."""
+"""A minimal client of cutover's admin API (docs/admin-api.md) over its Unix socket, TCP or
+TLS."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import socket
+import ssl
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -43,10 +45,13 @@ class AdminClient:
     counts the connections, so a test can tell that keep-alive held)."""
 
     def __init__(self, socket_path: Optional[str] = None, port: Optional[int] = None,
-                 token: Optional[str] = None, timeout: float = 10.0, keep_alive: bool = False):
+                 token: Optional[str] = None, timeout: float = 10.0, keep_alive: bool = False,
+                 ssl_context: Optional[ssl.SSLContext] = None):
+        """ssl_context: HTTPS to 127.0.0.1:port (the server's certificate must name the IP)."""
         assert socket_path or port, "need a socket path or a TCP port"
         self.socket_path = socket_path
         self.port = port
+        self.ssl_context = ssl_context
         self.token = token
         self.timeout = timeout
         self.keep_alive = keep_alive
@@ -57,6 +62,9 @@ class AdminClient:
         self.connections_opened += 1
         if self.socket_path:
             return _UnixConnection(self.socket_path, self.timeout)
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=self.timeout,
+                                               context=self.ssl_context)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
 
     def request(self, method: str, path: str, body: Any = None,

@@ -274,11 +274,13 @@ class CutoverProcess:
         return int(address.rsplit(":", 1)[1]) if address else None
 
     def admin(self, token: Optional[str] = None, tcp: bool = False,
-              keep_alive: bool = False) -> AdminClient:
-        """A client of the admin API: the Unix socket, or TCP (with a bearer token); with
-        keep_alive, one persistent connection for all its calls (close() it)."""
-        if tcp:
-            return AdminClient(port=self.admin_port, token=token, keep_alive=keep_alive)
+              keep_alive: bool = False, ssl_context=None) -> AdminClient:
+        """A client of the admin API: the Unix socket, or TCP (with a bearer token; with
+        ssl_context, over TLS); with keep_alive, one persistent connection for all its calls
+        (close() it)."""
+        if tcp or ssl_context is not None:
+            return AdminClient(port=self.admin_port, token=token, keep_alive=keep_alive,
+                               ssl_context=ssl_context)
         return AdminClient(socket_path=self.admin_socket, token=token, keep_alive=keep_alive)
 
     # --- control -----------------------------------------------------------------------

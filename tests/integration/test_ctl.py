@@ -79,7 +79,10 @@ def test_json_prints_the_servers_body(cutover):
     px = cutover(admin=True)
     out = ctl(px, "status", "--json")  # a global flag after the subcommand
     assert out.returncode == OK, out.stderr
-    assert json.loads(out.stdout) == px.admin().state()
+    body = json.loads(out.stdout)
+    # status also shows the certificates' expiry (GET /v1/tls), under "tls".
+    assert body.pop("tls") == px.admin().get("/v1/tls").json
+    assert body == px.admin().state()
     assert out.stdout.startswith("{\n  ")  # pretty
     for args in (["rules", "list"], ["history"], ["audit"], ["health"]):
         out = ctl(px, "--json", *args)
@@ -494,7 +497,9 @@ def test_not_an_admin_api_exits_5(tmp_path):
     ["weights", "set"],
     ["ramp", "green", "5"],
     ["--socket", "/a.sock", "--url", "http://127.0.0.1:1", "status"],
-    ["--url", "https://127.0.0.1:1", "status"],
+    ["--url", "ftp://127.0.0.1:1", "status"],
+    ["--url", "http://127.0.0.1:1", "--cacert", "/ca.pem", "status"],
+    ["--url", "https://127.0.0.1:1", "--cert", "/me.pem", "status"],
     ["--timeout", "0", "status"],
     ["rules", "add", "x"],
     ["nosuchcommand"],

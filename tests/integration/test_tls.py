@@ -189,7 +189,7 @@ def test_expiry_metric_and_plain_http_on_the_tls_port(cutover, ca):
     samples = parse_exposition(px.admin().get("/metrics").raw.decode())
     # The label is called `name`, like value()'s own parameter: look the series up directly.
     expiry = samples[("cutover_tls_cert_expiry_timestamp_seconds",
-                      frozenset({("name", "a.test")}))]
+                      frozenset({("name", "a.test"), ("listener", "proxy")}))]
     tls = px.admin().get("/v1/tls").json
     assert expiry == tls["certificates"][0]["not_after_unix"]
     assert 9 <= tls["certificates"][0]["days_left"] <= 10

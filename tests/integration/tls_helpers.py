@@ -52,12 +52,15 @@ class TestCA:
                  "-subj", f"/CN={name}", cwd=self.dir)
 
     def issue(self, *names: str, organization: str = "cutover tests", days: int = 30,
-              stem: Optional[str] = None) -> Cert:
+              stem: Optional[str] = None, ips: tuple = ()) -> Cert:
+        """A leaf for DNS names (the first is also the CN) and IP addresses `ips`. It has no
+        extendedKeyUsage, so it serves as a server or a client certificate alike."""
         serial = next(_serials)
         stem = stem or f"{names[0].replace('*', 'star')}-{serial}"
         key, csr, pem = (self.dir / f"{stem}.{ext}" for ext in ("key", "csr", "pem"))
         ext = self.dir / f"{stem}.ext"
-        ext.write_text("subjectAltName=" + ",".join(f"DNS:{n}" for n in names) + "\n")
+        ext.write_text("subjectAltName=" + ",".join([f"DNS:{n}" for n in names] +
+                                                    [f"IP:{ip}" for ip in ips]) + "\n")
         _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                  "-nodes", "-keyout", str(key), "-out", str(csr),
                  "-subj", f"/CN={names[0]}/O={organization}", cwd=self.dir)

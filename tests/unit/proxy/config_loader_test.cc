@@ -444,6 +444,95 @@ min_version = "1.1"
                           "cert = \"...\", key = \"...\" }"));
 }
 
+TEST(ConfigLoader, AdminTls) {
+  EXPECT_FALSE(LoadOk(std::string(kOnePool) + "[admin]\n").admin.tls.server.enabled);
+  const Config config = LoadOk(std::string(kOnePool) + R"(
+[admin]
+address = "127.0.0.1:9901"
+[admin.tls]
+certificates = [ { cert = "/etc/cutover/admin.pem", key = "/etc/cutover/admin.key" } ]
+min_version = "1.3"
+client_ca_file = "/etc/cutover/clients-ca.pem"
+require_client_certificate = true
+client_roles = { "ops-oncall" = "operator", "sre lead" = "admin", "grafana" = "viewer" }
+)");
+  const AdminTlsConfig& tls = config.admin.tls;
+  EXPECT_TRUE(tls.server.enabled);
+  ASSERT_EQ(tls.server.certificates.size(), 1u);
+  EXPECT_EQ(tls.server.certificates[0].cert, "/etc/cutover/admin.pem");
+  EXPECT_EQ(tls.server.certificates[0].key, "/etc/cutover/admin.key");
+  EXPECT_EQ(tls.server.min_version, "1.3");
+  EXPECT_EQ(tls.client_ca_file, "/etc/cutover/clients-ca.pem");
+  EXPECT_TRUE(tls.require_client_certificate);
+  // Required certificates mapped to roles: no tokens file needed.
+  EXPECT_TRUE(config.admin.tokens_file.empty());
+  using Role = std::pair<std::string, std::string>;
+  EXPECT_THAT(tls.client_roles, ::testing::UnorderedElementsAre(Role{"ops-oncall", "operator"},
+                                                                Role{"sre lead", "admin"},
+                                                                Role{"grafana", "viewer"}));
+  EXPECT_FALSE(config.listener.tls.enabled);  // independent of the proxy listener's
+
+  // Server certificates only, tokens as without TLS.
+  const Config tokens = LoadOk(std::string(kOnePool) + R"(
+[admin]
+address = "127.0.0.1:9901"
+tokens_file = "/etc/cutover/tokens.toml"
+tls = { certificates = [ { cert = "/a.pem", key = "/a.key" } ] }
+)");
+  EXPECT_TRUE(tokens.admin.tls.server.enabled);
+  EXPECT_EQ(tokens.admin.tls.server.min_version, "1.2");
+  EXPECT_TRUE(tokens.admin.tls.client_ca_file.empty());
+  EXPECT_FALSE(tokens.admin.tls.require_client_certificate);
+  EXPECT_TRUE(tokens.admin.tls.client_roles.empty());
+}
+
+TEST(ConfigLoader, AdminTlsErrors) {
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + R"(
+[admin]
+address = "127.0.0.1:9901"
+tokens_file = "/t.toml"
+[admin.tls]
+certificates = [ { cert = "/a.pem" } ]
+min_version = "1.0"
+require_client_certificate = true
+client_roles = { "ops" = "root", "" = "viewer", "ci" = 3 }
+ocsp = true
+)"),
+              ElementsAre("test.toml:8: admin.tls.certificates[0].key: missing required key",
+                          "test.toml:9: admin.tls.min_version: must be \"1.2\" or \"1.3\", got "
+                          "\"1.0\" (older versions are not offered)",
+                          "test.toml:10: admin.tls.require_client_certificate: needs "
+                          "client_ca_file: the certificates are verified against it",
+                          "test.toml:11: admin.tls.client_roles.\"\": a certificate common name "
+                          "must not be empty",
+                          "test.toml:11: admin.tls.client_roles.ci: expected a string, got an "
+                          "integer",
+                          "test.toml:11: admin.tls.client_roles.ops: must be \"viewer\", "
+                          "\"operator\" or \"admin\", got \"root\"",
+                          "test.toml:11: admin.tls.client_roles: needs client_ca_file: only a "
+                          "verified client certificate is mapped to a role",
+                          "test.toml:12: admin.tls.ocsp: unknown key"));
+  // TLS needs the TCP listener; the Unix socket has none.
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) +
+                         "[admin]\n[admin.tls]\ncertificates = [ { cert = \"/a\", key = \"/b\" } "
+                         "]\n"),
+              ElementsAre("test.toml:4: admin.tls: needs admin.address: TLS is for the TCP "
+                          "listener (the Unix socket checks the caller's uid)"));
+  // Optional client certificates, or required ones without roles, still need tokens.
+  for (const std::string_view keys :
+       {"client_ca_file = \"/ca.pem\"\nclient_roles = { ops = \"admin\" }\n",
+        "client_ca_file = \"/ca.pem\"\nrequire_client_certificate = true\n"}) {
+    EXPECT_THAT(LoadErrors(std::string(kOnePool) +
+                           "[admin]\naddress = \"127.0.0.1:9901\"\n[admin.tls]\ncertificates = [ "
+                           "{ cert = \"/a\", key = \"/b\" } ]\n" +
+                           std::string(keys)),
+                ElementsAre("test.toml:4: admin.tokens_file: required with admin.address: TCP "
+                            "callers authenticate with bearer tokens (unless admin.tls requires "
+                            "client certificates and maps them in client_roles)"))
+        << keys;
+  }
+}
+
 TEST(ConfigLoader, MetricsListener) {
   EXPECT_TRUE(LoadOk(kOnePool).metrics.host.empty());
   const Config config = LoadOk(std::string(kOnePool) + "[metrics]\naddress = \"[::1]:9100\"\n");
@@ -506,7 +595,8 @@ tokens_file = ""
 colour = "blue"
 )"),
       ElementsAre("test.toml:5: admin.tokens_file: required with admin.address: TCP "
-                  "callers authenticate with bearer tokens",
+                  "callers authenticate with bearer tokens (unless admin.tls requires client "
+                  "certificates and maps them in client_roles)",
                   "test.toml:6: admin.allow_uids[0]: must be between 0 and 4294967294, "
                   "got -1",
                   "test.toml:6: admin.allow_uids[1]: expected an integer, got a string",

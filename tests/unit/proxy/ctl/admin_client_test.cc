@@ -33,11 +33,24 @@ TEST(ParseAdminUrl, HostAndPort) {
   address = Url("http://[::1]:9901");
   EXPECT_EQ(address.host, "::1");
   EXPECT_EQ(address.Describe(), "http://[::1]:9901");
+  EXPECT_FALSE(address.tls);
+}
+
+TEST(ParseAdminUrl, HttpsIsTls) {
+  AdminAddress address = Url("https://127.0.0.1:9901");
+  EXPECT_TRUE(address.tls);
+  EXPECT_EQ(address.host, "127.0.0.1");
+  EXPECT_EQ(address.port, "9901");
+  EXPECT_EQ(address.Describe(), "https://127.0.0.1:9901");
+  address = Url("https://[::1]:9901/");
+  EXPECT_TRUE(address.tls);
+  EXPECT_EQ(address.Describe(), "https://[::1]:9901");
 }
 
 TEST(ParseAdminUrl, RefusesWhatTheListenerDoesNotServe) {
   for (const char* url :
-       {"https://127.0.0.1:9901", "127.0.0.1:9901", "http://127.0.0.1", "http://:9901",
+       {"ftp://127.0.0.1:9901", "HTTPS://127.0.0.1:9901", "https://127.0.0.1", "https://:1",
+        "https://127.0.0.1:9901/v1", "127.0.0.1:9901", "http://127.0.0.1", "http://:9901",
         "http://127.0.0.1:0", "http://127.0.0.1:65536", "http://127.0.0.1:99x",
         "http://127.0.0.1:9901/v1", "http://user@host:1", "http://[::1", "http://[::1]9901"}) {
     AdminAddress address;
@@ -152,6 +165,17 @@ TEST(Exchange, TimesOutOnASilentServer) {
   std::string error;
   EXPECT_FALSE(Exchange(server.address(), request, milliseconds(200), &response, &error));
   EXPECT_NE(error.find("timed out waiting for the response"), std::string::npos) << error;
+}
+
+TEST(Exchange, HttpsWithoutATlsClientIsRefused) {
+  HttpRequest request;
+  request.method = "GET";
+  request.target = "/v1/state";
+  HttpResponse response;
+  std::string error;
+  EXPECT_FALSE(
+      Exchange(Url("https://127.0.0.1:1"), request, milliseconds(1000), &response, &error));
+  EXPECT_EQ(error, "https://127.0.0.1:1: no TLS client to talk to it with");
 }
 
 TEST(Exchange, NoServerIsAConnectError) {

@@ -124,8 +124,58 @@ TEST_F(ConnectionOptions, Timeout) {
 
 TEST_F(ConnectionOptions, MalformedUrlIsRefused) {
   GlobalFlags flags;
+  flags.url = "ftp://127.0.0.1:9901";
+  EXPECT_NE(Refusal(flags).find("expected http://HOST:PORT or https://HOST:PORT"),
+            std::string::npos);
+}
+
+TEST_F(ConnectionOptions, TlsFilesFromFlagsOrTheEnvironment) {
+  GlobalFlags flags;
   flags.url = "https://127.0.0.1:9901";
-  EXPECT_NE(Refusal(flags).find("no TLS"), std::string::npos);
+  Connection connection = Resolve(flags);
+  EXPECT_TRUE(connection.address.tls);
+  EXPECT_EQ(connection.ca_file, "");  // the system's trust store
+  EXPECT_EQ(connection.cert_file, "");
+  EXPECT_EQ(connection.key_file, "");
+  env_ = {{"CUTOVER_CACERT", "/env/ca.pem"},
+          {"CUTOVER_CERT", "/env/me.pem"},
+          {"CUTOVER_KEY", "/env/me.key"}};
+  connection = Resolve(flags);
+  EXPECT_EQ(connection.ca_file, "/env/ca.pem");
+  EXPECT_EQ(connection.cert_file, "/env/me.pem");
+  EXPECT_EQ(connection.key_file, "/env/me.key");
+  flags.cacert = "/flag/ca.pem";
+  flags.cert = "/flag/me.pem";
+  flags.key = "/flag/me.key";
+  connection = Resolve(flags);
+  EXPECT_EQ(connection.ca_file, "/flag/ca.pem");
+  EXPECT_EQ(connection.cert_file, "/flag/me.pem");
+  EXPECT_EQ(connection.key_file, "/flag/me.key");
+  // The variables are for https only: a socket or http:// ignores them.
+  EXPECT_EQ(Resolve(GlobalFlags{}).ca_file, "");
+  GlobalFlags plain;
+  plain.url = "http://127.0.0.1:9901";
+  EXPECT_EQ(Resolve(plain).cert_file, "");
+}
+
+TEST_F(ConnectionOptions, TlsFlagsNeedHttpsAndACertNeedsItsKey) {
+  for (const char* url : {"", "http://127.0.0.1:9901"}) {
+    GlobalFlags flags;
+    flags.url = url;
+    flags.cacert = "/ca.pem";
+    EXPECT_EQ(Refusal(flags), "--cacert, --cert and --key are for an https:// --url") << url;
+  }
+  GlobalFlags flags;
+  flags.url = "https://127.0.0.1:9901";
+  flags.cert = "/me.pem";
+  EXPECT_NE(Refusal(flags).find("give --cert and --key together"), std::string::npos);
+  // A --cert flag does not pair with a key from the environment.
+  env_ = {{"CUTOVER_KEY", "/env/me.key"}};
+  EXPECT_NE(Refusal(flags).find("give --cert and --key together"), std::string::npos);
+  env_ = {{"CUTOVER_CERT", "/env/me.pem"}};
+  GlobalFlags from_env;
+  from_env.url = "https://127.0.0.1:9901";
+  EXPECT_NE(Refusal(from_env).find("together"), std::string::npos);
 }
 
 }  // namespace

@@ -35,6 +35,56 @@ TEST(StatusView, VersionPoolsAndRules) {
             "(everything)\n");
 }
 
+TEST(TlsView, OneLinePerCertificateFlaggedNearExpiry) {
+  constexpr int64_t kNow = 1'798'761'600;  // 2027-01-01T00:00:00Z
+  constexpr int64_t kDay = 86'400;
+  const json tls = {{"enabled", true},
+                    {"certificates",
+                     {{{"file", "/etc/site.pem"},
+                       {"names", {"example.com", "*.example.com"}},
+                       {"not_after_unix", kNow + 46 * kDay + 3600},
+                       {"days_left", 46}},
+                      {{"file", "/etc/soon.pem"},
+                       {"names", {"api.example.net"}},
+                       {"not_after_unix", kNow + kDay + 60},
+                       {"days_left", 1}}}},
+                    {"admin",
+                     {{"enabled", true},
+                      {"certificates",
+                       {{{"file", "/etc/admin.pem"},
+                         {"names", json::array()},
+                         {"not_after_unix", kNow - 3 * kDay},
+                         {"days_left", -3}}}}}}};
+  EXPECT_EQ(TlsView(tls, kNow),
+            "tls: example.com, *.example.com  expires 2027-02-16 (46 days)\n"
+            "tls: api.example.net  expires 2027-01-02 (1 day)  EXPIRES SOON\n"
+            "admin tls: /etc/admin.pem  expired 2026-12-29 (3 days ago)  EXPIRED\n");
+}
+
+TEST(TlsView, FourteenDaysIsNotYetSoon) {
+  constexpr int64_t kNow = 1'798'761'600;
+  const json certificate = {
+      {"names", {"a.test"}}, {"not_after_unix", kNow + 14 * 86'400}, {"days_left", 14}};
+  EXPECT_EQ(TlsView({{"certificates", {certificate}}}, kNow),
+            "tls: a.test  expires 2027-01-15 (14 days)\n");
+  json soon = certificate;
+  soon["days_left"] = 13;
+  EXPECT_EQ(TlsView({{"certificates", {soon}}}, kNow),
+            "tls: a.test  expires 2027-01-15 (13 days)  EXPIRES SOON\n");
+}
+
+TEST(TlsView, NothingWithoutTlsAndNoControlCharacters) {
+  EXPECT_EQ(TlsView(json::parse(R"({"enabled": false, "certificates": [],
+                                    "admin": {"enabled": false, "certificates": []}})"),
+                    0),
+            "");
+  EXPECT_EQ(TlsView(json::object(), 0), "");  // a server without /v1/tls's fields
+  const json evil = {
+      {"certificates", {{{"names", {"a\x1b[2Jb"}}, {"not_after_unix", 86'400 * 30}}}}};
+  EXPECT_EQ(TlsView(evil, 0), "tls: a?[2Jb  expires 1970-01-31 (30 days)\n");
+  EXPECT_EQ(TlsView({{"certificates", {{{"names", {"x"}}}}}}, 0), "tls: x  expires ?\n");
+}
+
 TEST(StatusView, MissingFieldsPrintAsDash) {
   EXPECT_EQ(StatusView(json::parse(R"({"version": 2, "pools": [{"name": "blue"}]})")),
             "version 2 (epoch -)  baseline -  candidate -\n"
