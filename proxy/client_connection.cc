@@ -651,8 +651,13 @@ void ClientConnection::OnQueueWritten(OutputQueue*, int status) {
     if (out_.writing()) return;
   }
   if (timer_kind_ == Timer::kSend) ArmTimer(Timer::kNone);
-  if (ex_.upstream) ex_.upstream->ResumeReading();
-  if (ex_.response_complete) FinishExchange();
+  if (ex_.response_complete) {
+    FinishExchange();
+  } else if (ex_.upstream) {
+    // Last: over TLS, plaintext the upstream already holds is relayed from inside this call,
+    // and may complete the exchange.
+    ex_.upstream->ResumeReading();
+  }
 }
 
 void ClientConnection::OnUpstreamConnected() {
@@ -829,13 +834,16 @@ void ClientConnection::OnUpstreamEof() {
 // ---------------------------------------------------------------------------------------
 // Failure and completion
 
-void ClientConnection::OnUpstreamFailed(UpstreamError error, bool reused) {
+void ClientConnection::OnUpstreamFailed(UpstreamError error, bool reused, bool request_sent) {
   ex_.upstream = nullptr;  // it closed itself
   if (closing_) return;
-  FailExchange(error, reused);
+  FailExchange(error, reused, request_sent);
 }
 
-void ClientConnection::FailExchange(UpstreamError error, bool reused) {
+// Every kind but kNone has its counter (cutover_upstream_errors_total{kind}).
+static_assert(EndpointHealth::kErrorKinds == static_cast<std::size_t>(UpstreamError::kTls));
+
+void ClientConnection::FailExchange(UpstreamError error, bool reused, bool request_sent) {
   ex_.error = error;
   UpstreamEndpoint* failed = ex_.endpoint;
   const std::size_t kind = static_cast<std::size_t>(error) - 1;
@@ -848,7 +856,7 @@ void ClientConnection::FailExchange(UpstreamError error, bool reused) {
     Close();
     return;
   }
-  if (RetryExchange(error, failed, reused)) return;
+  if (RetryExchange(error, failed, reused, request_sent)) return;
   if (ex_.response_started) {
     Close();  // the client already has part of a response: truncating is the only signal
     return;
@@ -860,22 +868,27 @@ void ClientConnection::FailExchange(UpstreamError error, bool reused) {
   }
   const bool timeout =
       error == UpstreamError::kConnectTimeout || error == UpstreamError::kResponseTimeout;
-  RespondError(timeout ? 504 : 502, timeout ? "upstream timed out" : "upstream connection failed",
-               !ex_.request_complete);
+  const char* detail = timeout                        ? "upstream timed out"
+                       : error == UpstreamError::kTls ? "upstream TLS failed"
+                                                      : "upstream connection failed";
+  RespondError(timeout ? 504 : 502, detail, !ex_.request_complete);
 }
 
-bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused) {
+bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused,
+                                     bool request_sent) {
   // A request with no body that got no response byte can be sent again: after a failed
-  // connect (nothing was sent), or after a reset for idempotent methods (RFC 9110 §9.2.2).
-  // A reset of a reused keep-alive connection usually means the backend had just closed
-  // it: the retry goes to the same endpoint on a fresh connection. Any other failure counts
-  // against the endpoint and the retry goes to another available endpoint of the pool, or
-  // per the pool's failover policy to another pool: an endpoint killed mid-request resets
-  // the requests it had, and those must not fail. Bounded by kMaxAttempts.
+  // connect or TLS handshake (nothing was sent), or after a reset or a TLS failure for
+  // idempotent methods (RFC 9110 §9.2.2). A reset of a reused keep-alive connection usually
+  // means the backend had just closed it: the retry goes to the same endpoint on a fresh
+  // connection. Any other failure counts against the endpoint (passive outlier ejection)
+  // and the retry goes to another available endpoint of the pool, or per the pool's failover
+  // policy to another pool: an endpoint killed mid-request resets the requests it had, and
+  // those must not fail. Bounded by kMaxAttempts.
   const bool connect_failed =
       error == UpstreamError::kConnectRefused || error == UpstreamError::kConnectTimeout;
-  const bool reset = error == UpstreamError::kReset;
-  const bool endpoint_failed = connect_failed || (reset && !reused);
+  // Reset, or broken at the TLS level (an alert, a bad record) once connected.
+  const bool broken = error == UpstreamError::kReset || error == UpstreamError::kTls;
+  const bool endpoint_failed = connect_failed || (broken && !reused);
   const routing::RoutingTable& table = *worker_->snapshot().routing;
   const bool pool_says_503 =
       table.pools()[ex_.pool].failover == routing::FailoverPolicy::kUnavailable;
@@ -888,7 +901,8 @@ bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* fail
   const bool replayable = !ex_.response_started && !ex_.upgrade &&
                           ex_.request_framing == BodyFraming::kNone && ex_.request != nullptr &&
                           !ex_.request->out.empty();
-  const bool may_retry = connect_failed || (reset && IsIdempotent(parser_.method));
+  const bool may_retry =
+      connect_failed || !request_sent || (broken && IsIdempotent(parser_.method));
   if (!replayable || !may_retry || ex_.attempts >= kMaxAttempts) {
     ex_.pool_exhausted = connect_failed && pool_says_503;
     return false;
