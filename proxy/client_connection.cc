@@ -894,6 +894,7 @@ bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* fail
       table.pools()[ex_.pool].failover == routing::FailoverPolicy::kUnavailable;
   if (endpoint_failed) {
     worker_->RecordOutcome(failed, true);
+    ex_.endpoint_failure_counted = failed == ex_.endpoint;  // FinishExchange must not again
     if (failed != nullptr && ex_.failed_count < ex_.failed_endpoints.size()) {
       ex_.failed_endpoints[ex_.failed_count++] = failed;
     }
@@ -925,6 +926,7 @@ bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* fail
     if (pool != ex_.pool) ex_.decision.reason = routing::RouteReason::kFailover;
     ex_.pool = pool;
     ex_.endpoint = next;
+    ex_.endpoint_failure_counted = false;
   }
   ex_.error = UpstreamError::kNone;
   worker_->mutable_counters().RecordRetry(ex_.pool);
@@ -981,8 +983,9 @@ void ClientConnection::FinishExchange() {
     metrics::Bump(ex_.endpoint->address.health->shards[worker_->index()].requests);
   }
 #endif
-  if (ex_.endpoint != nullptr && ex_.status != 0) {
-    // Passive outlier detection counts upstream errors and 5xx answers (DESIGN §4).
+  if (ex_.endpoint != nullptr && ex_.status != 0 && !ex_.endpoint_failure_counted) {
+    // Passive outlier detection counts upstream errors and 5xx answers (DESIGN §4), each
+    // failed exchange once (a failed connect was counted when the retry was considered).
     worker_->RecordOutcome(ex_.endpoint, ex_.error != UpstreamError::kNone || ex_.status >= 500);
   }
   if (worker_->access_log().enabled() && ex_.request != nullptr) {
