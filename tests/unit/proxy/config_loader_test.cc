@@ -2050,5 +2050,17 @@ TEST(ConfigLoader, HealthCheckedExample) {
   EXPECT_TRUE(result.config->headers.x_cutover_pool);
 }
 
+TEST(ConfigLoader, UpstreamTlsExample) {
+  ConfigLoadResult result = LoadExample("upstream-tls.toml");
+  ASSERT_TRUE(result.config.has_value());
+  const auto& upstream_tls = result.config->upstream_tls;
+  ASSERT_EQ(upstream_tls.size(), 1u);  // green only: blue stays plain HTTP
+  const UpstreamTlsConfig& green = upstream_tls.at("green");
+  EXPECT_EQ(green.server_name, "green.internal");
+  EXPECT_FALSE(green.cert.empty());
+  EXPECT_FALSE(green.key.empty());
+  EXPECT_TRUE(green.verify);
+}
+
 }  // namespace
 }  // namespace cutover::proxy
