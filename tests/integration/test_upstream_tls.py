@@ -267,6 +267,49 @@ def test_new_connections_resume_the_session(cutover, backends, tls_backend, ca):
     assert [r.target for r in green.requests] == ["/first", "/second"]
 
 
+def test_pooled_connection_the_backend_closes_with_close_notify_is_dropped(cutover, backends,
+                                                                           ca):
+    """A backend that ends an idle keep-alive connection with close_notify (then its TCP
+    close): the proxy drops the pooled connection at once, answering with its own."""
+    cert = ca.issue(NAME)
+    context = server_context(cert)
+    listener = socket.create_server(("127.0.0.1", 0))
+    address = "127.0.0.1:%d" % listener.getsockname()[1]
+    answered = threading.Event()
+    outcome = {}
+
+    def serve_one_then_close_notify():
+        raw, _ = listener.accept()
+        with context.wrap_socket(raw, server_side=True) as tls:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += tls.recv(4096)
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            answered.wait(10)
+            plain = tls.unwrap()  # close_notify, then the proxy's in return
+            outcome["proxy_closed"] = plain.recv(1) == b""
+            plain.close()
+
+    server = threading.Thread(target=serve_one_then_close_notify, daemon=True)
+    server.start()
+    with listener:
+        px = start_green(cutover, backends,
+                         {"endpoints": [address], "failover": "503",
+                          "tls": {"ca_file": str(ca.pem), "server_name": NAME}}, admin=True)
+        assert px.get("/one").body == b"ok"
+
+        def upstream_connections() -> float:
+            samples = parse_exposition(px.admin().get("/metrics").raw.decode())
+            return samples[("cutover_upstream_connections_active",
+                            frozenset({"pool": "green"}.items()))]
+
+        assert poll(lambda: upstream_connections() == 1)  # pooled, idle
+        answered.set()
+        assert poll(lambda: upstream_connections() == 0), "the pooled connection was kept"
+        server.join(10)
+        assert outcome == {"proxy_closed": True}
+
+
 def test_large_bodies_both_ways(cutover, backends, tls_backend, ca):
     green = tls_backend()
     big = os.urandom(5 * 1024 * 1024 + 7)
