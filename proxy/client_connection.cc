@@ -651,8 +651,13 @@ void ClientConnection::OnQueueWritten(OutputQueue*, int status) {
     if (out_.writing()) return;
   }
   if (timer_kind_ == Timer::kSend) ArmTimer(Timer::kNone);
-  if (ex_.upstream) ex_.upstream->ResumeReading();
-  if (ex_.response_complete) FinishExchange();
+  if (ex_.response_complete) {
+    FinishExchange();
+  } else if (ex_.upstream) {
+    // Last: over TLS, plaintext the upstream already holds is relayed from inside this call,
+    // and may complete the exchange.
+    ex_.upstream->ResumeReading();
+  }
 }
 
 void ClientConnection::OnUpstreamConnected() {
@@ -829,13 +834,16 @@ void ClientConnection::OnUpstreamEof() {
 // ---------------------------------------------------------------------------------------
 // Failure and completion
 
-void ClientConnection::OnUpstreamFailed(UpstreamError error, bool reused) {
+void ClientConnection::OnUpstreamFailed(UpstreamError error, bool reused, bool request_sent) {
   ex_.upstream = nullptr;  // it closed itself
   if (closing_) return;
-  FailExchange(error, reused);
+  FailExchange(error, reused, request_sent);
 }
 
-void ClientConnection::FailExchange(UpstreamError error, bool reused) {
+// Every kind but kNone has its counter (cutover_upstream_errors_total{kind}).
+static_assert(EndpointHealth::kErrorKinds == static_cast<std::size_t>(UpstreamError::kTls));
+
+void ClientConnection::FailExchange(UpstreamError error, bool reused, bool request_sent) {
   ex_.error = error;
   UpstreamEndpoint* failed = ex_.endpoint;
   const std::size_t kind = static_cast<std::size_t>(error) - 1;
@@ -848,7 +856,7 @@ void ClientConnection::FailExchange(UpstreamError error, bool reused) {
     Close();
     return;
   }
-  if (RetryExchange(error, failed, reused)) return;
+  if (RetryExchange(error, failed, reused, request_sent)) return;
   if (ex_.response_started) {
     Close();  // the client already has part of a response: truncating is the only signal
     return;
@@ -860,27 +868,33 @@ void ClientConnection::FailExchange(UpstreamError error, bool reused) {
   }
   const bool timeout =
       error == UpstreamError::kConnectTimeout || error == UpstreamError::kResponseTimeout;
-  RespondError(timeout ? 504 : 502, timeout ? "upstream timed out" : "upstream connection failed",
-               !ex_.request_complete);
+  const char* detail = timeout                        ? "upstream timed out"
+                       : error == UpstreamError::kTls ? "upstream TLS failed"
+                                                      : "upstream connection failed";
+  RespondError(timeout ? 504 : 502, detail, !ex_.request_complete);
 }
 
-bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused) {
+bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused,
+                                     bool request_sent) {
   // A request with no body that got no response byte can be sent again: after a failed
-  // connect (nothing was sent), or after a reset for idempotent methods (RFC 9110 §9.2.2).
-  // A reset of a reused keep-alive connection usually means the backend had just closed
-  // it: the retry goes to the same endpoint on a fresh connection. Any other failure counts
-  // against the endpoint and the retry goes to another available endpoint of the pool, or
-  // per the pool's failover policy to another pool: an endpoint killed mid-request resets
-  // the requests it had, and those must not fail. Bounded by kMaxAttempts.
+  // connect or TLS handshake (nothing was sent), or after a reset or a TLS failure for
+  // idempotent methods (RFC 9110 §9.2.2). A reset of a reused keep-alive connection usually
+  // means the backend had just closed it: the retry goes to the same endpoint on a fresh
+  // connection. Any other failure counts against the endpoint (passive outlier ejection)
+  // and the retry goes to another available endpoint of the pool, or per the pool's failover
+  // policy to another pool: an endpoint killed mid-request resets the requests it had, and
+  // those must not fail. Bounded by kMaxAttempts.
   const bool connect_failed =
       error == UpstreamError::kConnectRefused || error == UpstreamError::kConnectTimeout;
-  const bool reset = error == UpstreamError::kReset;
-  const bool endpoint_failed = connect_failed || (reset && !reused);
+  // Reset, or broken at the TLS level (an alert, a bad record) once connected.
+  const bool broken = error == UpstreamError::kReset || error == UpstreamError::kTls;
+  const bool endpoint_failed = connect_failed || (broken && !reused);
   const routing::RoutingTable& table = *worker_->snapshot().routing;
   const bool pool_says_503 =
       table.pools()[ex_.pool].failover == routing::FailoverPolicy::kUnavailable;
   if (endpoint_failed) {
     worker_->RecordOutcome(failed, true);
+    ex_.endpoint_failure_counted = failed == ex_.endpoint;  // FinishExchange must not again
     if (failed != nullptr && ex_.failed_count < ex_.failed_endpoints.size()) {
       ex_.failed_endpoints[ex_.failed_count++] = failed;
     }
@@ -888,7 +902,8 @@ bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* fail
   const bool replayable = !ex_.response_started && !ex_.upgrade &&
                           ex_.request_framing == BodyFraming::kNone && ex_.request != nullptr &&
                           !ex_.request->out.empty();
-  const bool may_retry = connect_failed || (reset && IsIdempotent(parser_.method));
+  const bool may_retry =
+      connect_failed || !request_sent || (broken && IsIdempotent(parser_.method));
   if (!replayable || !may_retry || ex_.attempts >= kMaxAttempts) {
     ex_.pool_exhausted = connect_failed && pool_says_503;
     return false;
@@ -911,6 +926,7 @@ bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* fail
     if (pool != ex_.pool) ex_.decision.reason = routing::RouteReason::kFailover;
     ex_.pool = pool;
     ex_.endpoint = next;
+    ex_.endpoint_failure_counted = false;
   }
   ex_.error = UpstreamError::kNone;
   worker_->mutable_counters().RecordRetry(ex_.pool);
@@ -967,8 +983,9 @@ void ClientConnection::FinishExchange() {
     metrics::Bump(ex_.endpoint->address.health->shards[worker_->index()].requests);
   }
 #endif
-  if (ex_.endpoint != nullptr && ex_.status != 0) {
-    // Passive outlier detection counts upstream errors and 5xx answers (DESIGN §4).
+  if (ex_.endpoint != nullptr && ex_.status != 0 && !ex_.endpoint_failure_counted) {
+    // Passive outlier detection counts upstream errors and 5xx answers (DESIGN §4), each
+    // failed exchange once (a failed connect was counted when the retry was considered).
     worker_->RecordOutcome(ex_.endpoint, ex_.error != UpstreamError::kNone || ex_.status >= 500);
   }
   if (worker_->access_log().enabled() && ex_.request != nullptr) {

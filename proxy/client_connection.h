@@ -48,7 +48,9 @@ class ClientConnection final : public OutputQueue::Listener {
   void OnUpstreamConnected();
   void OnUpstreamWritten();  // its output queue drained: reading the client may resume
   // `reused`: the connection came from the idle pool (a reset may just mean it went stale).
-  void OnUpstreamFailed(UpstreamError error, bool reused);
+  // `request_sent`: it had connected (TCP and any TLS handshake), so the backend may have
+  // seen the request; before that nothing reached it, and any request may go elsewhere.
+  void OnUpstreamFailed(UpstreamError error, bool reused, bool request_sent);
   void OnResponseStatus(const char* at, std::size_t length);
   void OnResponseHeaderField(const char* at, std::size_t length);
   void OnResponseHeaderValue(const char* at, std::size_t length);
@@ -115,13 +117,13 @@ class ClientConnection final : public OutputQueue::Listener {
   routing::RequestView BuildRequestView(std::string_view target);
   bool Route(std::string_view target);  // the routing decision and the endpoint
   // Sends the request again when that is safe; false when the failure must be answered.
-  bool RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused);
+  bool RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused, bool request_sent);
   // The response fields the proxy adds: X-Cutover-Pool and affinity cookies.
   std::string_view AppendProxyFields(HeadBuffer* head);
   bool ConnectUpstream(bool allow_pooled);
 
   // The one exit for failures after the request was accepted.
-  void FailExchange(UpstreamError error, bool reused);
+  void FailExchange(UpstreamError error, bool reused, bool request_sent);
   void RespondError(int status, const char* detail, bool close);
   void FinishExchange();
   void ReleaseExchangeBuffers();

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,18 @@ struct AdminTlsConfig {
   // A verified client certificate's subject CN -> "viewer", "operator" or "admin" (checked by
   // the loader), in file order.
   std::vector<std::pair<std::string, std::string>> client_roles;
+};
+
+// `[pools.NAME.tls]`: TLS to every endpoint of the pool. Like the listener's, the files are
+// read when a snapshot is built (proxy/upstream_tls.h), so `cutover check`, a start and a
+// reload all load them the same way.
+struct UpstreamTlsConfig {
+  std::string ca_file;      // PEM bundle the peer is verified against; "" = the system store
+  std::string server_name;  // SNI and the verified name; "" = each endpoint's host (an IP)
+  std::string cert;         // client certificate (mTLS), with `key`; "" = none
+  std::string key;
+  bool verify = true;               // false: anyone on the path can impersonate the upstream
+  std::string min_version = "1.2";  // "1.2" or "1.3"
 };
 
 struct ListenerConfig {
@@ -108,6 +121,8 @@ struct Config {
   MetricsConfig metrics;
   // Pools in configuration order, with weights; baseline/candidate names.
   routing::RoutingSpec routing;
+  // Pools that speak TLS to their endpoints, by pool name (routing/ knows nothing of TLS).
+  std::map<std::string, UpstreamTlsConfig> upstream_tls;
   TimeoutConfig timeouts;
   LimitConfig limits;
   LogConfig log;

@@ -203,6 +203,37 @@ std::string RegexProblem(const std::string& pattern) {
   return error.substr(cause + kCause.size());
 }
 
+// Why `text` cannot be the name an upstream's certificate is verified against (and sent as
+// SNI), or "" if it can: a host name (RFC 1123 labels: letters, digits and '-', 1 to 63
+// each, 253 in all, no wildcard) or a numeric IPv4/IPv6 address, checked against IP SANs.
+std::string ServerNameProblem(std::string_view text) {
+  if (text.empty()) return "must not be empty (leave it out to verify each endpoint's address)";
+  std::array<unsigned char, sizeof(in6_addr)> bytes{};
+  const std::string host(text);
+  if (inet_pton(AF_INET, host.c_str(), bytes.data()) == 1 ||
+      inet_pton(AF_INET6, host.c_str(), bytes.data()) == 1) {
+    return "";
+  }
+  constexpr std::string_view kWhat = "must be a host name or a numeric IP address";
+  if (text.size() > 253) return std::string(kWhat) + " (at most 253 characters)";
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t dot = std::min(text.find('.', start), text.size());
+    const std::string_view label = text.substr(start, dot - start);
+    const bool valid = !label.empty() && label.size() <= 63 && label.front() != '-' &&
+                       label.back() != '-' && std::all_of(label.begin(), label.end(), [](char c) {
+                         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                (c >= '0' && c <= '9') || c == '-';
+                       });
+    if (!valid) {
+      return std::string(kWhat) +
+             " (dot-separated labels of 1 to 63 letters, digits and '-'; no wildcard)";
+    }
+    start = dot + 1;
+  }
+  return "";
+}
+
 // Seconds since the epoch of 00:00 UTC on `date`.
 int64_t UnixDayStart(const toml::date& date) {
   const std::chrono::sys_days day{std::chrono::year{date.year} / std::chrono::month{date.month} /
@@ -340,8 +371,9 @@ class Loader {
 
  private:
   void ParseListener(const toml::table& root, ListenerConfig* out);
-  void ParsePools(const toml::table& root, routing::RoutingSpec* spec);
-  void ParsePool(const toml::key& name, const toml::node& node, routing::RoutingSpec* spec);
+  void ParsePools(const toml::table& root, Config* config);
+  void ParsePool(const toml::key& name, const toml::node& node, Config* config);
+  void ParsePoolTls(const toml::node& node, const std::string& path, UpstreamTlsConfig* out);
   void ParseEndpoints(const toml::node& node, const std::string& path,
                       std::vector<routing::EndpointSpec>* out);
   std::optional<routing::EndpointSpec> ParseEndpoint(const toml::node& node,
@@ -450,7 +482,7 @@ void Loader::Load(const toml::table& root, Config* config) {
   ParseListener(root, &config->listener);
   ParseAdmin(root, &config->admin);
   ParseMetrics(root, &config->metrics);
-  ParsePools(root, &config->routing);
+  ParsePools(root, config);
   ParseRouting(root, &config->routing);
   ParseTimeouts(root, &config->timeouts);
   ParseLimits(root, &config->limits);
@@ -483,7 +515,7 @@ void Loader::ParseListener(const toml::table& root, ListenerConfig* out) {
   }
 }
 
-void Loader::ParsePools(const toml::table& root, routing::RoutingSpec* spec) {
+void Loader::ParsePools(const toml::table& root, Config* config) {
   const toml::node* node = root.get("pools");
   if (node == nullptr) {
     Error("pools", 0, "at least one pool is required");
@@ -502,10 +534,10 @@ void Loader::ParsePools(const toml::table& root, routing::RoutingSpec* spec) {
   std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
     return a.first->source().begin < b.first->source().begin;
   });
-  for (const auto& [key, value] : ordered) ParsePool(*key, *value, spec);
+  for (const auto& [key, value] : ordered) ParsePool(*key, *value, config);
 }
 
-void Loader::ParsePool(const toml::key& name, const toml::node& node, routing::RoutingSpec* spec) {
+void Loader::ParsePool(const toml::key& name, const toml::node& node, Config* config) {
   const std::string path = KeyPath("pools", name.str());
   if (!IsValidPoolName(name.str())) {
     Error(path, LineOf(name.source()),
@@ -518,7 +550,7 @@ void Loader::ParsePool(const toml::key& name, const toml::node& node, routing::R
   PoolOrigin origin{.endpoints_line = LineOf(node.source()), .endpoints_empty = false};
   if (const toml::table* table = ExpectTable(node, path)) {
     RejectUnknownKeys(*table, path,
-                      {"endpoints", "failover", "balance", "outlier", "health_check"});
+                      {"endpoints", "failover", "balance", "outlier", "health_check", "tls"});
     if (const toml::node* endpoints = table->get("endpoints")) {
       origin.endpoints_line = LineOf(endpoints->source());
       origin.endpoints_empty = endpoints->is_array() && endpoints->as_array()->empty();
@@ -527,8 +559,11 @@ void Loader::ParsePool(const toml::key& name, const toml::node& node, routing::R
       Error(path + ".endpoints", LineOf(node.source()), "missing required key");
     }
     ParsePoolPolicies(*table, path, &pool);
+    if (const toml::node* tls = table->get("tls")) {
+      ParsePoolTls(*tls, KeyPath(path, "tls"), &config->upstream_tls[pool.name]);
+    }
   }
-  spec->pools.push_back(std::move(pool));
+  config->routing.pools.push_back(std::move(pool));
   pool_origins_.push_back(origin);
 }
 
@@ -614,6 +649,50 @@ void Loader::ParsePoolPolicies(const toml::table& pool, const std::string& path,
   }
   if (const toml::node* node = pool.get("health_check")) {
     ParseHealthCheck(*node, KeyPath(path, "health_check"), &out->health_check);
+  }
+}
+
+// `[pools.NAME.tls]`: its presence turns TLS on; every key is optional. The files themselves
+// are read when the snapshot is built (proxy/upstream_tls.h), like the listener's.
+void Loader::ParsePoolTls(const toml::node& node, const std::string& path, UpstreamTlsConfig* out) {
+  const toml::table* tls = ExpectTable(node, path);
+  if (tls == nullptr) return;
+  RejectUnknownKeys(*tls, path, {"ca_file", "server_name", "cert", "key", "verify", "min_version"});
+  ReadPath(*tls, path, "ca_file", false, &out->ca_file);
+  ReadPath(*tls, path, "cert", false, &out->cert);
+  ReadPath(*tls, path, "key", false, &out->key);
+  // A client certificate is useless without its key and the other way round; blame the one
+  // that was written.
+  const toml::node* cert = tls->get("cert");
+  const toml::node* key = tls->get("key");
+  if ((cert == nullptr) != (key == nullptr)) {
+    const bool has_cert = cert != nullptr;
+    Error(KeyPath(path, has_cert ? "cert" : "key"), LineOf((has_cert ? cert : key)->source()),
+          has_cert ? "needs `key` too (the client certificate's private key)"
+                   : "needs `cert` too (the client certificate this key belongs to)");
+  }
+  if (const toml::node* name = tls->get("server_name")) {
+    const std::string key_path = KeyPath(path, "server_name");
+    if (std::optional<std::string> text = ReadString(*name, key_path)) {
+      if (const std::string why = ServerNameProblem(*text); !why.empty()) {
+        Error(key_path, LineOf(name->source()), why + ", got " + Quote(*text));
+      } else {
+        out->server_name = std::move(*text);
+      }
+    }
+  }
+  ReadFlag(*tls, path, "verify", &out->verify);
+  if (const toml::node* version = tls->get("min_version")) {
+    const std::string key_path = KeyPath(path, "min_version");
+    if (std::optional<std::string> text = ReadString(*version, key_path)) {
+      if (*text != "1.2" && *text != "1.3") {
+        Error(key_path, LineOf(version->source()),
+              "must be \"1.2\" or \"1.3\", got " + Quote(*text) +
+                  " (older versions are not offered)");
+      } else {
+        out->min_version = *text;
+      }
+    }
   }
 }
 

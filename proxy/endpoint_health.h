@@ -36,7 +36,7 @@ struct EndpointHealth {
   // Upstream failures by kind (UpstreamError minus kNone), for cutover_upstream_errors_total.
   // Any worker adds on a failure, never on success, so the shared atomic stays off the
   // request path.
-  static constexpr std::size_t kErrorKinds = 5;
+  static constexpr std::size_t kErrorKinds = 6;
   std::array<std::atomic<uint64_t>, kErrorKinds> errors{};
   const std::size_t shard_count;
   const std::unique_ptr<EndpointShard[]> shards;  // one per worker, indexed by worker index

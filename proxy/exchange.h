@@ -40,6 +40,7 @@ struct Exchange {
   std::array<UpstreamEndpoint*, 4> failed_endpoints{};
   bool pool_exhausted = false;  // connects failed and the pool's policy is "503"
   UpstreamEndpoint* endpoint = nullptr;
+  bool endpoint_failure_counted = false;  // its failure already went to outlier ejection
   UpstreamConnection* upstream = nullptr;
   UpstreamError error = UpstreamError::kNone;
   int status = 0;

@@ -11,6 +11,7 @@
 #include "proxy/demo_command.h"
 #include "proxy/listener_tls.h"
 #include "proxy/server.h"
+#include "proxy/upstream_tls.h"
 #include "proxy/version.h"
 #include "tls/openssl_info.h"
 
@@ -43,6 +44,19 @@ int Check(const std::string& path) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
     return 1;
   }
+  // Every pool's upstream TLS files, as a start loads them; all problems, not just the first.
+  bool tls_ok = true;
+  for (const auto& [pool, upstream_tls] : result.config->upstream_tls) {
+    std::string error;
+    if (!cutover::proxy::LoadUpstreamTls(pool, upstream_tls, &error)) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+      tls_ok = false;
+    } else if (!upstream_tls.verify) {
+      std::fprintf(stderr, "%s: warning: %s\n", path.c_str(),
+                   cutover::proxy::UnverifiedUpstreamWarning(pool).c_str());
+    }
+  }
+  if (!tls_ok) return 1;
   std::printf("config OK: %s\n", path.c_str());
   return 0;
 }

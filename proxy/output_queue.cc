@@ -57,6 +57,11 @@ OutputStorage& OutputQueue::Storage() {
   return *storage_;
 }
 
+bool OutputQueue::has_pending() const {
+  return (storage_ != nullptr && !storage_->pending.empty()) ||
+         (engine_ != nullptr && engine_->PendingOutput() > 0);
+}
+
 void OutputQueue::ReleaseAll(std::vector<Block*>* blocks) {
   for (Block* block : *blocks) BufferPool::Unref(block);
   blocks->clear();

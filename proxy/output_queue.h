@@ -97,7 +97,10 @@ class OutputQueue {
   int Flush(uv_stream_t* stream);
 
   bool writing() const { return writing_; }
-  bool has_pending() const { return storage_ != nullptr && !storage_->pending.empty(); }
+  // Queued bytes, or (TLS) ciphertext the engine produced on its own since the last Flush():
+  // a handshake message or alert made while a write was in flight must not wait for more
+  // plaintext to come along.
+  bool has_pending() const;
   bool idle() const { return !writing_ && !has_pending(); }
   uint64_t bytes_written() const { return bytes_written_; }
   // Drops everything not yet handed to the kernel (the connection is closing).

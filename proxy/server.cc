@@ -15,6 +15,7 @@
 #include "proxy/listener_tls.h"
 #include "proxy/log.h"
 #include "proxy/upstream_connection.h"
+#include "proxy/upstream_tls.h"
 #include "proxy/uv_callback.h"
 #include "proxy/uv_loop_close.h"
 #include "proxy/version.h"
@@ -108,6 +109,7 @@ bool Server::Start(const Config& config, std::string* error) {
   for (auto& worker : workers_) worker->Start();
   workers_listed_.store(true, std::memory_order_release);
   health_checker_.Apply(*snapshot);
+  LogUpstreamTls(*snapshot, "start");
   WarnAboutExpiredRules();
 
   Log(LogLevel::kInfo, "cutover: listening on %s:%u (%zu workers)", config.listener.host.c_str(),
@@ -464,6 +466,7 @@ std::vector<std::string> Server::Reload(const Caller& caller) {
   LogLevel level;
   if (ParseLogLevel(next.log.level, &level)) SetLogLevel(level);
   health_checker_.Apply(*control_.snapshot());
+  LogUpstreamTls(*control_.snapshot(), "reload");
   if (api_ && !current.admin.tokens_file.empty()) {
     if (LoadTokens(current.admin.tokens_file, &error)) {
       Log(LogLevel::kInfo, "reload: tokens reloaded from %s", current.admin.tokens_file.c_str());

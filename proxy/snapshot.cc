@@ -4,6 +4,9 @@
 
 #include <cstring>
 
+#include "proxy/upstream_tls.h"
+#include "tls/client_context.h"
+
 namespace cutover::proxy {
 
 bool ResolveNumeric(const std::string& host, uint16_t port, sockaddr_storage* out) {
@@ -31,6 +34,12 @@ std::shared_ptr<const Snapshot> BuildSnapshot(const Config& config, uint64_t ver
   snapshot->routing = routing::RoutingTable::Build(config.routing, version, error);
   if (!snapshot->routing) return nullptr;
   for (const routing::PoolSpec& pool : snapshot->routing->pools()) {
+    std::shared_ptr<const tls::ClientContext> tls;
+    if (auto found = config.upstream_tls.find(pool.name); found != config.upstream_tls.end()) {
+      tls = LoadUpstreamTls(pool.name, found->second, error);
+      if (!tls) return nullptr;
+    }
+    snapshot->pool_tls.push_back(tls);
     auto& resolved = snapshot->endpoints.emplace_back();
     for (const routing::EndpointSpec& endpoint : pool.endpoints) {
       ResolvedEndpoint r;
@@ -41,8 +50,10 @@ std::shared_ptr<const Snapshot> BuildSnapshot(const Config& config, uint64_t ver
         *error = "pool '" + pool.name + "': endpoint '" + r.name + "' is not a numeric address";
         return nullptr;
       }
+      r.host = endpoint.host;
       r.weight = endpoint.weight;
       r.health = health->Get(r.name);
+      r.tls = tls;
       resolved.push_back(std::move(r));
     }
   }

@@ -7,6 +7,8 @@
 #include "proxy/upstream_endpoint.h"
 #include "proxy/uv_callback.h"
 #include "proxy/worker.h"
+#include "tls/client_context.h"
+#include "tls/engine.h"
 
 namespace cutover::proxy {
 
@@ -24,6 +26,8 @@ const char* UpstreamErrorName(UpstreamError error) {
       return "response_timeout";
     case UpstreamError::kProtocol:
       return "protocol";
+    case UpstreamError::kTls:
+      return "tls";
   }
   return "unknown";
 }
@@ -61,7 +65,10 @@ const llhttp_settings_t UpstreamConnection::kSettings = {
 };
 
 UpstreamConnection::UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoint)
-    : worker_(worker), endpoint_(endpoint), out_(this, &worker->output_storage()) {
+    : worker_(worker),
+      endpoint_(endpoint),
+      out_(this, &worker->output_storage()),
+      tls_context_(endpoint->address.tls) {
   uv_tcp_init(worker->loop(), &tcp_);
   tcp_.data = this;
   timer_.Init(worker->loop(), this,
@@ -71,6 +78,8 @@ UpstreamConnection::UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoin
   llhttp_init(&parser_, HTTP_RESPONSE, &kSettings);
   parser_.data = this;
 }
+
+UpstreamConnection::~UpstreamConnection() = default;
 
 void UpstreamConnection::Connect() {
   state_ = State::kConnecting;
@@ -109,13 +118,22 @@ void UpstreamConnection::Attach(ClientConnection* client, bool head_request) {
 
 void UpstreamConnection::OnConnect(int status) {
   if (state_ == State::kClosing) return;
-  timer_.Clear();
   if (status < 0) {
+    timer_.Clear();
     Log(LogLevel::kDebug, "upstream %s: connect failed: %s", endpoint_->address.name.c_str(),
         uv_strerror(status));
     Fail(status == UV_ETIMEDOUT ? UpstreamError::kConnectTimeout : UpstreamError::kConnectRefused);
     return;
   }
+  if (tls_context_) {
+    StartTls();  // the connect timer keeps running: it covers the handshake too
+    return;
+  }
+  timer_.Clear();
+  OnConnected();
+}
+
+void UpstreamConnection::OnConnected() {
   state_ = State::kActive;
   ResumeReading();
   if (response_timer_pending_) ArmResponseTimer();
@@ -123,7 +141,7 @@ void UpstreamConnection::OnConnect(int status) {
 }
 
 int UpstreamConnection::Flush() {
-  if (state_ == State::kConnecting || state_ == State::kClosing) return 0;
+  if (!connected() || state_ == State::kClosing) return 0;
   const int rc = out_.Flush(stream());
   if (rc < 0) Fail(UpstreamError::kReset);
   return rc;
@@ -132,15 +150,105 @@ int UpstreamConnection::Flush() {
 void UpstreamConnection::OnQueueWritten(OutputQueue*, int status) {
   if (state_ == State::kClosing) return;
   if (status < 0) {
-    Fail(UpstreamError::kReset);
+    if (state_ == State::kHandshaking) {
+      FailTls(std::string("write: ") + uv_strerror(status));
+    } else {
+      Fail(UpstreamError::kReset);
+    }
     return;
   }
   if (out_.has_pending()) {
+    FlushTls();
+    return;
+  }
+  if (client_ && state_ != State::kHandshaking) client_->OnUpstreamWritten();
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS
+
+void UpstreamConnection::StartTls() {
+  state_ = State::kHandshaking;
+  // Sessions are remembered per endpoint ("host:port"): the endpoints of a pool need not share
+  // ticket keys. The name verified is the pool's server_name, else the endpoint's address.
+  tls_ = tls::Engine::Connect(tls_context_, endpoint_->address.host, endpoint_->address.name);
+  out_.SealWith(tls_.get(), &worker_->blocks());
+  if (tls_->failed()) {
+    FailTls(tls_->error());
+    return;
+  }
+  ResumeReading();
+  FlushTls();  // the ClientHello; the request queued so far waits in the engine
+}
+
+void UpstreamConnection::DrainTls() {
+  if (tls_draining_) {
+    tls_drain_again_ = true;
+    return;
+  }
+  tls_draining_ = true;
+  do {
+    tls_drain_again_ = false;
+    while (reading_ && state_ != State::kClosing) {
+      Block* plain = worker_->blocks().Acquire();
+      const long n = tls_->Read(plain->data, Block::kSize);
+      if (state_ == State::kHandshaking && tls_->handshake_done()) OnHandshakeDone();
+      if (n > 0 && state_ != State::kClosing) {
+        ReadResponse(plain, plain->data, static_cast<std::size_t>(n));
+      }
+      BufferPool::Unref(plain);
+      if (n > 0) continue;
+      if (n == tls::Engine::kClosed && state_ != State::kClosing) {
+        OnPeerEnd();
+      } else if (n == tls::Engine::kFailed && state_ != State::kClosing) {
+        FailTls(tls_->error());
+      }
+      break;
+    }
+  } while (tls_drain_again_ && state_ != State::kClosing);
+  tls_draining_ = false;
+  if (state_ != State::kClosing) FlushTls();
+}
+
+void UpstreamConnection::OnHandshakeDone() {
+  timer_.Clear();
+  Log(LogLevel::kDebug, "upstream %s: TLS %s %s%s", endpoint_->address.name.c_str(),
+      std::string(tls_->version()).c_str(), std::string(tls_->cipher()).c_str(),
+      tls_->session_reused() ? ", session resumed" : "");
+  // First the Finished message and the request the engine held, in that order, then the rest
+  // of the request through the client's flush.
+  FlushTls();
+  if (state_ == State::kClosing) return;
+  OnConnected();
+}
+
+void UpstreamConnection::FlushTls() {
+  if (state_ != State::kHandshaking) {
     Flush();
     return;
   }
-  if (client_) client_->OnUpstreamWritten();
+  if (const int rc = out_.Flush(stream()); rc < 0) {
+    FailTls(std::string("write: ") + uv_strerror(rc));
+  }
 }
+
+void UpstreamConnection::FailTls(const std::string& why) {
+  if (state_ == State::kClosing) return;
+  if (state_ == State::kIdle) {
+    // Nobody waits on it; the next request simply takes another connection.
+    Log(LogLevel::kDebug, "upstream %s: idle TLS connection failed: %s",
+        endpoint_->address.name.c_str(), why.c_str());
+    Close();
+    return;
+  }
+  Log(LogLevel::kWarn, "upstream %s: TLS %s: %s", endpoint_->address.name.c_str(),
+      state_ == State::kHandshaking ? "handshake failed" : "connection failed", why.c_str());
+  out_.Flush(stream());  // the alert telling the backend why, if the kernel takes it now
+  Fail(UpstreamError::kTls);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
 
 void UpstreamConnection::PauseReading() {
   if (!reading_) return;
@@ -153,10 +261,12 @@ void UpstreamConnection::ResumeReading() {
   uv_read_start(stream(), &UvCallback<&UpstreamConnection::OnAlloc>::Call,
                 &UvCallback<&UpstreamConnection::OnRead>::Call);
   reading_ = true;
+  // Plaintext the engine decrypted before reading paused will not come with a socket read.
+  if (tls_) DrainTls();
 }
 
 void UpstreamConnection::ArmResponseTimer() {
-  if (state_ == State::kConnecting) {
+  if (!connected()) {
     response_timer_pending_ = true;  // armed once connected; the connect timer runs now
     return;
   }
@@ -176,26 +286,42 @@ void UpstreamConnection::OnAlloc(size_t, uv_buf_t* buf) {
 
 void UpstreamConnection::OnRead(ssize_t nread, const uv_buf_t* buf) {
   Block* block = buf->base ? reinterpret_cast<Block*>(buf->base - offsetof(Block, data)) : nullptr;
+  if (nread > 0 && tls_) {
+    tls_->Receive(buf->base, static_cast<std::size_t>(nread));
+    BufferPool::Unref(block);
+    DrainTls();
+    return;
+  }
   if (nread > 0) {
     ReadResponse(block, buf->base, static_cast<std::size_t>(nread));
   } else if (nread < 0) {
-    if (state_ == State::kIdle) {
-      Close();  // the backend closed a pooled connection: forget it quietly
-    } else if (state_ == State::kTunnel) {
-      if (client_) client_->OnUpstreamEof();
-    } else if (state_ == State::kActive && client_) {
-      // A close-delimited body ends here (RFC 9112 §6.3 rule 8).
-      if (response_bytes_ > 0 && llhttp_message_needs_eof(&parser_)) {
-        llhttp_finish(&parser_);  // runs on_message_complete when the body was whole
-      }
-      if (response_done_) {
-        client_->OnResponseComplete(false);
-      } else {
-        Fail(UpstreamError::kReset);
-      }
-    }
+    OnPeerEnd();
   }
   if (block) BufferPool::Unref(block);
+}
+
+void UpstreamConnection::OnPeerEnd() {
+  if (state_ == State::kIdle) {
+    Close();  // the backend closed a pooled connection: forget it quietly
+  } else if (state_ == State::kHandshaking) {
+    FailTls("the backend closed the connection during the handshake");
+  } else if (state_ == State::kTunnel) {
+    // Closed here so that a TLS close_notify followed by the TCP close reports one end.
+    ClientConnection* client = client_;
+    Close();
+    if (client) client->OnUpstreamEof();
+  } else if (state_ == State::kActive && client_) {
+    // A close-delimited body ends here (RFC 9112 §6.3 rule 8). Over TLS, a close without
+    // close_notify is accepted as the end too, as browsers do: many servers never send one.
+    if (response_bytes_ > 0 && llhttp_message_needs_eof(&parser_)) {
+      llhttp_finish(&parser_);  // runs on_message_complete when the body was whole
+    }
+    if (response_done_) {
+      client_->OnResponseComplete(false);
+    } else {
+      Fail(UpstreamError::kReset);
+    }
+  }
 }
 
 void UpstreamConnection::ReadResponse(Block* block, const char* data, std::size_t length) {
@@ -247,6 +373,12 @@ void UpstreamConnection::OnTimer() {
       Fail(connect_error_ != UpstreamError::kNone ? connect_error_
                                                   : UpstreamError::kConnectTimeout);
       break;
+    case State::kHandshaking:
+      // upstream_connect covers the handshake: a backend that accepts TCP but never answers
+      // the ClientHello is as unreachable as one that never accepts.
+      Log(LogLevel::kWarn, "upstream %s: TLS handshake timed out", endpoint_->address.name.c_str());
+      Fail(UpstreamError::kConnectTimeout);
+      break;
     case State::kActive:
       Fail(UpstreamError::kResponseTimeout);
       break;
@@ -261,8 +393,9 @@ void UpstreamConnection::OnTimer() {
 
 void UpstreamConnection::Fail(UpstreamError error) {
   ClientConnection* client = client_;
+  const bool request_sent = connected();
   Close();
-  if (client) client->OnUpstreamFailed(error, reused_);
+  if (client) client->OnUpstreamFailed(error, reused_, request_sent);
 }
 
 void UpstreamConnection::Release(bool reusable) {
@@ -271,8 +404,10 @@ void UpstreamConnection::Release(bool reusable) {
     --endpoint_->in_flight;
   }
   const uint32_t max_idle = worker_->config().limits.upstream_idle_per_endpoint;
+  // A reload that changed the pool's TLS settings retires connections made with the old ones.
   if (!reusable || state_ != State::kActive || !out_.idle() || worker_->draining() ||
-      endpoint_->idle.size() >= max_idle || !response_done_) {
+      endpoint_->idle.size() >= max_idle || !response_done_ ||
+      tls_context_ != endpoint_->address.tls) {
     Close();
     return;
   }
@@ -294,6 +429,12 @@ void UpstreamConnection::Close() {
   if (client_) {
     client_ = nullptr;
     --endpoint_->in_flight;
+  }
+  if (tls_ && tls_->handshake_done() && !tls_->failed() && out_.idle()) {
+    // close_notify (RFC 8446 §6.1), if the kernel takes it at once: the backend then knows
+    // the close is deliberate. Nothing waits for its answer.
+    tls_->Shutdown();
+    out_.Flush(stream());
   }
   state_ = State::kClosing;
   out_.DiscardPending();

@@ -2,18 +2,32 @@
 // responses. It is either connecting, serving exactly one exchange (attached to a
 // ClientConnection), or idle in its endpoint's pool.
 //
-// Ownership: created and destroyed by the Worker; owns its uv_tcp_t, uv_timer_t and
-// uv_connect_t. Freed only in the last close callback (Close() starts that). Not copyable or
-// movable: libuv holds pointers into it. Worker thread only.
+// TLS (the endpoint's pool has [pools.NAME.tls]): after the TCP connect a tls::Engine runs the
+// handshake; the connection counts as connected (OnUpstreamConnected, the end of the
+// upstream_connect timeout) only once the handshake is done, so a handshake failure is a failed
+// connect of kind `tls` and nothing of the request has reached the backend. The request queued
+// meanwhile waits inside the engine and goes out right after the handshake. Responses are
+// decrypted into pooled blocks and parsed like plain ones; the output queue seals at Flush().
+// The connection keeps its TLS session across the requests of its keep-alive life.
+//
+// Ownership: created and destroyed by the Worker; owns its uv_tcp_t, uv_timer_t,
+// uv_connect_t and TLS engine. Freed only in the last close callback (Close() starts that).
+// Not copyable or movable: libuv holds pointers into it. Worker thread only.
 #pragma once
 
 #include <llhttp.h>
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "proxy/deadline_timer.h"
 #include "proxy/output_queue.h"
+
+namespace cutover::tls {
+class ClientContext;
+class Engine;
+}  // namespace cutover::tls
 
 namespace cutover::proxy {
 
@@ -29,16 +43,19 @@ enum class UpstreamError : uint8_t {
   kReset,  // closed or reset before the response completed
   kResponseTimeout,
   kProtocol,  // the response did not parse
+  kTls,       // the TLS handshake failed (verification, alert, close) or a record was bad
 };
 const char* UpstreamErrorName(UpstreamError error);
 
 class UpstreamConnection final : public OutputQueue::Listener {
  public:
+  // Speaks TLS when the endpoint's pool does (as of now: a later reload does not change it).
   UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoint);
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
-  // Starts the TCP connect; failures are reported to the attached client.
+  // Starts the TCP connect, then the TLS handshake if any; failures are reported to the
+  // attached client.
   void Connect();
   // Binds this connection to one exchange. `reused` is true when it came from the pool.
   void Attach(ClientConnection* client, bool head_request);
@@ -56,26 +73,47 @@ class UpstreamConnection final : public OutputQueue::Listener {
   // Bytes received after a 101 response or that the client tunnel sends: raw mode.
   void StartTunnel();
 
-  bool connected() const { return state_ != State::kConnecting; }
+  // TCP connected and, with TLS, the handshake done: the request may be flushed.
+  bool connected() const { return state_ != State::kConnecting && state_ != State::kHandshaking; }
   bool reused() const { return reused_; }
   bool response_started() const { return response_bytes_ > 0; }
   UpstreamEndpoint* endpoint() const { return endpoint_; }
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
   llhttp_t* parser() { return &parser_; }
+  // The TLS context it was made with (null for plain TCP); an idle connection is reused only
+  // while its endpoint still has this one, so a reload's new CA or certificate takes effect.
+  const std::shared_ptr<const tls::ClientContext>& tls_context() const { return tls_context_; }
 
   void OnQueueWritten(OutputQueue* queue, int status) override;
 
  private:
-  enum class State : uint8_t { kConnecting, kActive, kIdle, kTunnel, kClosing };
+  enum class State : uint8_t { kConnecting, kHandshaking, kActive, kIdle, kTunnel, kClosing };
 
-  ~UpstreamConnection() = default;  // only through the close callbacks
+  ~UpstreamConnection();  // only through the close callbacks
   void OnConnect(int status);
+  void OnConnected();  // TCP connected and, with TLS, the handshake done
   void OnAlloc(size_t suggested, uv_buf_t* buf);
   void OnRead(ssize_t nread, const uv_buf_t* buf);
+  // The backend ended its side: TCP EOF, or a TLS close_notify.
+  void OnPeerEnd();
   void OnTimer();
   void OnClosed();
+  // Reports `error` to the attached client, then closes. Before the connection counted as
+  // connected nothing of the request reached the backend, and the client is told so.
   void Fail(UpstreamError error);
   void ReadResponse(Block* block, const char* data, std::size_t length);
+
+  // TLS: starts the handshake on the connected socket.
+  void StartTls();
+  // Decrypts what the engine holds into pooled blocks and parses them while reading;
+  // re-entrant calls (a response completed inside ReadResponse resumes reading) just ask the
+  // running loop to go on. Also notices the handshake completing and the engine failing.
+  void DrainTls();
+  void OnHandshakeDone();
+  // The engine failed (`why` is its error): a warn-level log naming the endpoint, then Fail.
+  void FailTls(const std::string& why);
+  // Writes what the engine has to send on its own (handshake messages, alerts, key updates).
+  void FlushTls();
 
   // llhttp callbacks, forwarded to the attached client.
   static int OnStatus(llhttp_t* parser, const char* at, size_t length);
@@ -95,7 +133,9 @@ class UpstreamConnection final : public OutputQueue::Listener {
   uv_connect_t connect_req_;
   llhttp_t parser_;
   OutputQueue out_;
-  Block* current_block_ = nullptr;  // the block being parsed, for zero-copy body pieces
+  std::shared_ptr<const tls::ClientContext> tls_context_;  // null = plain TCP
+  std::unique_ptr<tls::Engine> tls_;  // made at TCP connect; out_ seals with it
+  Block* current_block_ = nullptr;    // the block being parsed, for zero-copy body pieces
   uint64_t response_bytes_ = 0;
   State state_ = State::kConnecting;
   UpstreamError connect_error_ = UpstreamError::kNone;  // a connect that failed at once
@@ -106,6 +146,8 @@ class UpstreamConnection final : public OutputQueue::Listener {
   bool response_done_ = false;           // on_message_complete ran for the final response
   bool reusable_ = false;                // ...and the backend allows another request
   bool response_timer_pending_ = false;  // asked for while still connecting
+  bool tls_draining_ = false;
+  bool tls_drain_again_ = false;
 
   friend class Worker;
 };

@@ -154,8 +154,12 @@ void Worker::ApplySnapshot(std::shared_ptr<const Snapshot> snapshot) {
   for (std::size_t p = 0; p < pool_count; ++p) {
     const routing::PoolSpec& pool = snapshot->routing->pools()[p];
     for (const ResolvedEndpoint& resolved : snapshot->endpoints[p]) {
-      auto& slot = endpoints_by_name_[resolved.name];
+      // A TLS pool's endpoint is its own: the same address in another pool may speak plain
+      // HTTP or verify another name, and its pooled connections must not be mixed up.
+      auto& slot =
+          endpoints_by_name_[resolved.tls ? resolved.name + " tls:" + pool.name : resolved.name];
       if (!slot) slot = std::make_unique<UpstreamEndpoint>();
+      if (slot->address.tls != resolved.tls) CloseIdle(slot.get());  // reloaded TLS settings
       slot->address = resolved;  // weight and health may change with the config
       slot->outlier_spec = pool.outlier;
       pool_endpoints_[p].push_back(slot.get());
@@ -169,6 +173,12 @@ void Worker::ApplySnapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   applied_version_.store(snapshot_->routing->version(), std::memory_order_release);
   if (switched_ != nullptr) switched_->Notify();
+}
+
+void Worker::CloseIdle(UpstreamEndpoint* endpoint) {
+  std::vector<UpstreamConnection*> idle;
+  idle.swap(endpoint->idle);
+  for (UpstreamConnection* upstream : idle) upstream->Close();
 }
 
 void Worker::OnConnection(int status) {

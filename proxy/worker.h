@@ -97,6 +97,8 @@ class Worker {
   void OnLogFlushTimer();
   void OnDrainDeadline();
   void ApplySnapshot(std::shared_ptr<const Snapshot> snapshot);
+  // Closes the endpoint's pooled idle connections (made with settings that no longer apply).
+  void CloseIdle(UpstreamEndpoint* endpoint);
   void BeginDrain();
   void CloseEverything();
   void MaybeFinishDrain();
@@ -120,6 +122,7 @@ class Worker {
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<uint64_t> applied_version_{0};
   std::atomic<bool> finished_{false};
+  // By "host:port", plus " tls:POOL" for a TLS pool's endpoints.
   std::unordered_map<std::string, std::unique_ptr<UpstreamEndpoint>> endpoints_by_name_;
   std::vector<std::vector<UpstreamEndpoint*>> pool_endpoints_;
   std::vector<routing::WeightedRoundRobin> balancers_;  // per pool

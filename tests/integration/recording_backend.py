@@ -9,12 +9,17 @@ no memory).
 
 The reply is a function of the parsed request: ``backend.handler = fn`` where ``fn(req)``
 returns a ``Response``, raw ``bytes``, ``NO_REPLY``, ``CLOSE`` or an ``Upgrade``.
+
+With ``ssl_context`` (a server-side ``ssl.SSLContext``) every accepted connection speaks TLS:
+the serving thread runs the handshake first and records its outcome on the ConnRecord
+(``tls_version``, ``session_reused``, ``peer_cert``, or ``tls_error``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -121,6 +126,11 @@ class ConnRecord:
         self.idle = False  # waiting for the first byte of the next request
         self.error: Optional[str] = None
         self.tunnel_bytes = 0  # bytes echoed after a 101
+        # TLS backends only: what the handshake gave, or why it failed.
+        self.tls_version: Optional[str] = None
+        self.session_reused: Optional[bool] = None
+        self.peer_cert: Optional[dict] = None  # the client certificate (mTLS), as getpeercert()
+        self.tls_error: Optional[str] = None
 
     def _record(self, data: bytes) -> None:
         room = self.raw_cap - len(self.raw)
@@ -238,8 +248,9 @@ class RecordingBackend:
     """A threaded HTTP/1.1 origin on 127.0.0.1 whose replies each test scripts."""
 
     def __init__(self, name: str, handler=None, raw_cap: int = 1 << 20,
-                 body_cap: int = 8 << 20):
+                 body_cap: int = 8 << 20, ssl_context: Optional[ssl.SSLContext] = None):
         self.name = name
+        self.ssl_context = ssl_context
         self.handler = handler or identify_handler(name)
         self.raw_cap = raw_cap
         self.body_cap = body_cap
@@ -347,7 +358,32 @@ class RecordingBackend:
             self._threads.append(t)
             t.start()
 
+    def _accept_tls(self, sock: socket.socket, rec: ConnRecord) -> Optional[ssl.SSLSocket]:
+        """The TLS handshake on an accepted socket; None (connection closed) when it fails."""
+        try:
+            sock.settimeout(10)
+            tls = self.ssl_context.wrap_socket(sock, server_side=True)
+            tls.settimeout(None)
+        except (ssl.SSLError, OSError) as e:
+            rec.tls_error = str(e)
+            rec.error = f"tls: {e}"
+            sock.close()
+            rec.closed.set()
+            self._notify()
+            return None
+        rec.tls_version = tls.version()
+        rec.session_reused = tls.session_reused
+        rec.peer_cert = tls.getpeercert() or None
+        with self._lock:
+            self._socks[rec.id] = tls  # the plain socket object is detached now
+        self._notify()
+        return tls
+
     def _serve(self, sock: socket.socket, rec: ConnRecord) -> None:
+        if self.ssl_context is not None:
+            sock = self._accept_tls(sock, rec)
+            if sock is None:
+                return
         reader = _Reader(sock, rec)
         try:
             while not self._stop.is_set():

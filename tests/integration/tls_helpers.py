@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import socket
 import ssl
@@ -37,8 +38,18 @@ class Cert:
         return {"cert": str(self.pem), "key": str(self.key)}
 
 
+def _san(name: str) -> str:
+    """A subjectAltName entry: IP:... for an IP address, DNS:... for anything else."""
+    try:
+        ipaddress.ip_address(name)
+        return f"IP:{name}"
+    except ValueError:
+        return f"DNS:{name}"
+
+
 class TestCA:
-    """A self-signed CA in `directory`, issuing P-256 leaf certificates for DNS names."""
+    """A self-signed CA in `directory`, issuing P-256 leaf certificates for DNS names (and
+    IP addresses, as IP SANs)."""
 
     __test__ = False  # not a pytest class
 
@@ -59,7 +70,7 @@ class TestCA:
         stem = stem or f"{names[0].replace('*', 'star')}-{serial}"
         key, csr, pem = (self.dir / f"{stem}.{ext}" for ext in ("key", "csr", "pem"))
         ext = self.dir / f"{stem}.ext"
-        ext.write_text("subjectAltName=" + ",".join([f"DNS:{n}" for n in names] +
+        ext.write_text("subjectAltName=" + ",".join([_san(n) for n in names] +
                                                     [f"IP:{ip}" for ip in ips]) + "\n")
         _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                  "-nodes", "-keyout", str(key), "-out", str(csr),
@@ -68,6 +79,17 @@ class TestCA:
                  "-set_serial", str(serial), "-days", str(days), "-extfile", str(ext),
                  "-out", str(pem), cwd=self.dir)
         return Cert(pem=pem, key=key, names=names, organization=organization)
+
+
+def server_context(cert: Cert, client_ca: Optional[TestCA] = None) -> ssl.SSLContext:
+    """A backend's TLS context presenting `cert`; with `client_ca`, clients must present a
+    certificate it issued (mTLS)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert.pem), str(cert.key))
+    if client_ca is not None:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(str(client_ca.pem))
+    return ctx
 
 
 def client_context(ca: TestCA, alpn: Optional[list] = None) -> ssl.SSLContext:

@@ -533,6 +533,89 @@ ocsp = true
   }
 }
 
+TEST(ConfigLoader, PoolTls) {
+  EXPECT_TRUE(LoadOk(kOnePool).upstream_tls.empty());
+  const Config config = LoadOk(R"(
+[pools.blue]
+endpoints = ["127.0.0.1:9001"]
+[pools.green]
+endpoints = ["10.0.1.11:8443", "[::1]:8443"]
+[pools.green.tls]
+ca_file = "/etc/cutover/green-ca.pem"
+server_name = "green.internal"
+cert = "/etc/cutover/client.pem"
+key = "/etc/cutover/client.key"
+verify = false
+min_version = "1.3"
+[routing]
+weights = { blue = 100 }
+)");
+  ASSERT_EQ(config.upstream_tls.size(), 1u);  // blue speaks plain HTTP
+  const UpstreamTlsConfig& tls = config.upstream_tls.at("green");
+  EXPECT_EQ(tls.ca_file, "/etc/cutover/green-ca.pem");
+  EXPECT_EQ(tls.server_name, "green.internal");
+  EXPECT_EQ(tls.cert, "/etc/cutover/client.pem");
+  EXPECT_EQ(tls.key, "/etc/cutover/client.key");
+  EXPECT_FALSE(tls.verify);
+  EXPECT_EQ(tls.min_version, "1.3");
+}
+
+TEST(ConfigLoader, PoolTlsDefaultsWhenTheTableIsEmpty) {
+  const Config config = LoadOk(R"(
+[pools.blue]
+endpoints = ["127.0.0.1:9001"]
+tls = {}
+)");
+  const UpstreamTlsConfig& tls = config.upstream_tls.at("blue");
+  EXPECT_EQ(tls.ca_file, "");      // the system store
+  EXPECT_EQ(tls.server_name, "");  // each endpoint's address
+  EXPECT_EQ(tls.cert, "");
+  EXPECT_TRUE(tls.verify);
+  EXPECT_EQ(tls.min_version, "1.2");
+  // An IP address is a valid server name too (verified against IP SANs).
+  EXPECT_EQ(LoadOk(std::string(kOnePool) + "[pools.blue.tls]\nserver_name = \"2001:db8::1\"\n")
+                .upstream_tls.at("blue")
+                .server_name,
+            "2001:db8::1");
+}
+
+TEST(ConfigLoader, PoolTlsErrors) {
+  EXPECT_THAT(LoadErrors(R"(
+[pools.blue]
+endpoints = ["127.0.0.1:9001"]
+[pools.blue.tls]
+ca_file = ""
+cert = "/etc/cutover/client.pem"
+verify = "yes"
+min_version = "1.1"
+sni = "x"
+[pools.green]
+endpoints = ["127.0.0.1:9002"]
+tls = true
+[pools.gray]
+endpoints = ["127.0.0.1:9003"]
+tls = { key = "/k.pem", server_name = "*.internal" }
+[routing]
+weights = { blue = 100 }
+)"),
+              ElementsAre("test.toml:4: pools.blue.tls.ca_file: must not be empty",
+                          "test.toml:5: pools.blue.tls.cert: needs `key` too (the client "
+                          "certificate's private key)",
+                          "test.toml:6: pools.blue.tls.verify: expected a boolean, got a string",
+                          "test.toml:7: pools.blue.tls.min_version: must be \"1.2\" or \"1.3\", "
+                          "got \"1.1\" (older versions are not offered)",
+                          "test.toml:8: pools.blue.tls.sni: unknown key",
+                          "test.toml:11: pools.green.tls: expected a table, got a boolean",
+                          "test.toml:14: pools.gray.tls.key: needs `cert` too (the client "
+                          "certificate this key belongs to)",
+                          "test.toml:14: pools.gray.tls.server_name: must be a host name or a "
+                          "numeric IP address (dot-separated labels of 1 to 63 letters, digits "
+                          "and '-'; no wildcard), got \"*.internal\""));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + "[pools.blue.tls]\nserver_name = \"\"\n"),
+              ElementsAre("test.toml:4: pools.blue.tls.server_name: must not be empty (leave it "
+                          "out to verify each endpoint's address), got \"\""));
+}
+
 TEST(ConfigLoader, MetricsListener) {
   EXPECT_TRUE(LoadOk(kOnePool).metrics.host.empty());
   const Config config = LoadOk(std::string(kOnePool) + "[metrics]\naddress = \"[::1]:9100\"\n");
@@ -2055,6 +2138,18 @@ TEST(ConfigLoader, HealthCheckedExample) {
   EXPECT_TRUE(spec.pools[1].health_check.enabled);
   EXPECT_EQ(spec.pools[1].health_check.path, "/healthz?deep=1");
   EXPECT_TRUE(result.config->headers.x_cutover_pool);
+}
+
+TEST(ConfigLoader, UpstreamTlsExample) {
+  ConfigLoadResult result = LoadExample("upstream-tls.toml");
+  ASSERT_TRUE(result.config.has_value());
+  const auto& upstream_tls = result.config->upstream_tls;
+  ASSERT_EQ(upstream_tls.size(), 1u);  // green only: blue stays plain HTTP
+  const UpstreamTlsConfig& green = upstream_tls.at("green");
+  EXPECT_EQ(green.server_name, "green.internal");
+  EXPECT_FALSE(green.cert.empty());
+  EXPECT_FALSE(green.key.empty());
+  EXPECT_TRUE(green.verify);
 }
 
 }  // namespace

@@ -9,6 +9,9 @@
 #include <cstring>
 #include <string>
 
+#include "tls/client_context.h"
+#include "tls/engine.h"
+
 namespace cutover::proxy {
 namespace {
 
@@ -70,6 +73,27 @@ TEST_F(OutputQueueTest, BatchesUnownedAndBlockBytesInOneWrite) {
   queue.AppendUnowned("again");
   ASSERT_EQ(queue.Flush(stream()), 0);
   EXPECT_EQ(ReadAvailable(5), "again");
+}
+
+// Ciphertext the engine made on its own (here the ClientHello that Connect queues; later
+// handshake messages or alerts) is pending too: a finished write must not leave it behind
+// waiting for plaintext that may never come.
+TEST_F(OutputQueueTest, EngineOutputCountsAsPendingAndIsWritten) {
+  tls::ClientSettings settings;
+  settings.verify = false;
+  std::string error;
+  std::shared_ptr<const tls::ClientContext> context = tls::ClientContext::Load(settings, &error);
+  ASSERT_NE(context, nullptr) << error;
+  std::unique_ptr<tls::Engine> engine = tls::Engine::Connect(context, "127.0.0.1");
+  OutputQueue queue(this, &storage_);
+  queue.SealWith(engine.get(), &pool_);
+  EXPECT_TRUE(queue.has_pending());
+  EXPECT_FALSE(queue.idle());
+  ASSERT_EQ(queue.Flush(stream()), 0);
+  EXPECT_FALSE(queue.has_pending());
+  const std::string hello = ReadAvailable(65536);
+  ASSERT_GE(hello.size(), 5u);
+  EXPECT_EQ(hello[0], 0x16);  // a handshake record (RFC 8446 §5.1)
 }
 
 TEST_F(OutputQueueTest, ChunkedPiecesShareOneChunk) {
