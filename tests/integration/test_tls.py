@@ -83,6 +83,24 @@ def test_alpn_is_http11_and_tls11_is_refused(cutover, ca):
     assert "RENEGOTIATING" in out and "no renegotiation" in out, out
 
 
+def test_weak_tls12_ciphers_are_refused(cutover, ca):
+    """testssl-style: only forward-secret AEAD suites on TLS 1.2. Each weak family is offered
+    alone (with the client's security level lowered so OpenSSL 3 will offer it at all)."""
+    a = ca.issue("a.test")
+    px = cutover(tls={"certificates": [a.entry()]})
+    for weak in ("AES128-GCM-SHA256",        # RSA key exchange: no forward secrecy
+                 "ECDHE-ECDSA-AES128-SHA",   # CBC with SHA-1
+                 "ECDHE-ECDSA-AES256-SHA384",  # CBC
+                 "DES-CBC3-SHA", "RC4-SHA", "NULL-SHA256", "aNULL", "EXPORT"):
+        out = s_client(px.port, "-tls1_2", "-servername", "a.test",
+                       "-cipher", f"{weak}:@SECLEVEL=0")
+        assert "Cipher is (NONE)" in out or "no cipher match" in out, (weak, out)
+    for strong in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                   "ECDHE-ECDSA-CHACHA20-POLY1305"):
+        out = s_client(px.port, "-tls1_2", "-servername", "a.test", "-cipher", strong)
+        assert f"Cipher is {strong}" in out, (strong, out)
+
+
 def test_min_version_13_refuses_tls12(cutover, ca):
     a = ca.issue("a.test")
     px = cutover(tls={"certificates": [a.entry()], "min_version": "1.3"})
