@@ -254,6 +254,12 @@ void UpstreamConnection::PauseReading() {
   if (!reading_) return;
   uv_read_stop(stream());
   reading_ = false;
+  if (state_ == State::kActive) {
+    // The client is slow here, not the backend: the client connection's send timeout bounds
+    // this pause. The response timer restarts when reading resumes.
+    timer_.Clear();
+    response_timer_paused_ = true;
+  }
 }
 
 void UpstreamConnection::ResumeReading() {
@@ -261,6 +267,10 @@ void UpstreamConnection::ResumeReading() {
   uv_read_start(stream(), &UvCallback<&UpstreamConnection::OnAlloc>::Call,
                 &UvCallback<&UpstreamConnection::OnRead>::Call);
   reading_ = true;
+  if (response_timer_paused_) {
+    response_timer_paused_ = false;
+    ArmResponseTimer();  // only while the exchange is still active
+  }
   // Plaintext the engine decrypted before reading paused will not come with a socket read.
   if (tls_) DrainTls();
 }
@@ -412,6 +422,7 @@ void UpstreamConnection::Release(bool reusable) {
     return;
   }
   state_ = State::kIdle;
+  response_timer_paused_ = false;
   out_.ReleaseIfIdle();
   // Keep reading while idle: the backend closing the connection must be noticed now, not
   // when the next request is written into a dead socket.

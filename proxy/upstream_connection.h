@@ -146,6 +146,7 @@ class UpstreamConnection final : public OutputQueue::Listener {
   bool response_done_ = false;           // on_message_complete ran for the final response
   bool reusable_ = false;                // ...and the backend allows another request
   bool response_timer_pending_ = false;  // asked for while still connecting
+  bool response_timer_paused_ = false;   // cleared while the client applies back-pressure
   bool tls_draining_ = false;
   bool tls_drain_again_ = false;
 

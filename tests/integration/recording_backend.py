@@ -248,7 +248,9 @@ class RecordingBackend:
     """A threaded HTTP/1.1 origin on 127.0.0.1 whose replies each test scripts."""
 
     def __init__(self, name: str, handler=None, raw_cap: int = 1 << 20,
-                 body_cap: int = 8 << 20, ssl_context: Optional[ssl.SSLContext] = None):
+                 body_cap: int = 8 << 20, ssl_context: Optional[ssl.SSLContext] = None,
+                 port: int = 0):
+        """port: 0 picks a free one; a given port restarts a stopped backend's address."""
         self.name = name
         self.ssl_context = ssl_context
         self.handler = handler or identify_handler(name)
@@ -263,7 +265,7 @@ class RecordingBackend:
         self._lock = threading.Lock()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener.bind(("127.0.0.1", port))
         self._listener.listen(512)
         self._listener.settimeout(0.05)
         self.port = self._listener.getsockname()[1]
