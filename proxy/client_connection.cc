@@ -63,7 +63,7 @@ const llhttp_settings_t ClientConnection::kSettings = {
     .on_status_complete = nullptr,
     .on_method_complete = nullptr,
     .on_version_complete = nullptr,
-    .on_header_field_complete = nullptr,
+    .on_header_field_complete = &ClientConnection::CbHeaderFieldComplete,
     .on_header_value_complete = &ClientConnection::CbHeaderValueComplete,
     .on_chunk_extension_name_complete = nullptr,
     .on_chunk_extension_value_complete = nullptr,
@@ -449,6 +449,16 @@ int ClientConnection::OnRequestHeaderValue(const char* at, std::size_t length) {
   }
   field.value_length += static_cast<uint32_t>(length);
   return AppendRequestPiece(at, length, false);
+}
+
+int ClientConnection::OnRequestHeaderFieldComplete() {
+  // llhttp 8 accepts a line that starts with ':' (an empty field name) and hands its value
+  // over as if it continued the previous field. field-name is a token of at least one
+  // character (RFC 9110 §5.1): refuse it.
+  if (!ex_.in_name || ex_.request->fields.empty() || ex_.request->fields.back().name_length == 0) {
+    return Reject(400, "empty header field name");
+  }
+  return 0;
 }
 
 int ClientConnection::OnRequestHeaderValueComplete() {
@@ -1060,6 +1070,10 @@ int ClientConnection::CbHeaderField(llhttp_t* p, const char* at, size_t length) 
 
 int ClientConnection::CbHeaderValue(llhttp_t* p, const char* at, size_t length) {
   return Self(p)->OnRequestHeaderValue(at, length);
+}
+
+int ClientConnection::CbHeaderFieldComplete(llhttp_t* p) {
+  return Self(p)->OnRequestHeaderFieldComplete();
 }
 
 int ClientConnection::CbHeaderValueComplete(llhttp_t* p) {
