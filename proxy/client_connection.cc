@@ -477,12 +477,19 @@ int ClientConnection::OnRequestHeadersComplete() {
   // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request without exactly one Host.
   if (scan.host_count > 1) return Reject(400, "more than one Host header");
   if (scan.host_count == 0 && parser_.http_minor == 1) return Reject(400, "missing Host header");
+  // ... and to one whose Host value is invalid (not uri-host [":" port]).
+  if (scan.host_count == 1 && !ValidHost(scan.host)) return Reject(400, "invalid Host header");
   if (scan.expect_other) return Reject(417, "unsupported expectation");
 
   if ((parser_.flags & F_TRANSFER_ENCODING) && !(parser_.flags & F_CHUNKED)) {
     // RFC 9112 §6.3: a request whose final transfer coding is not chunked has no reliable
     // length; answer 400 and close.
     return Reject(400, "Transfer-Encoding other than a final chunked");
+  }
+  if (scan.te_other) {
+    // RFC 9112 §6.1: a coding we do not implement (gzip, chunked) gets 501. Forwarding it
+    // is not an option either: the body is re-chunked and the other codings would be lost.
+    return Reject(501, "transfer coding other than chunked");
   }
   if (parser_.flags & F_CHUNKED) {
     ex_.request_framing = BodyFraming::kChunked;
@@ -555,7 +562,12 @@ bool ClientConnection::ForwardRequest() {
   std::string_view authority;
   std::string_view origin_form;
   if (SplitAbsoluteForm(target, &authority, &origin_form)) {
-    // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
+    // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host. It must be a
+    // valid Host value; userinfo ("http://user@host/") is an error (RFC 9110 §4.2.4).
+    if (!ValidHost(authority)) {
+      Reject(400, "invalid authority in the request target");
+      return false;
+    }
     target = origin_form;
     if (!target.empty() && target[0] == '?') {
       const uint32_t offset = static_cast<uint32_t>(head->raw.size());
