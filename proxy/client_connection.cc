@@ -738,6 +738,9 @@ int ClientConnection::OnResponseHeadersComplete(llhttp_t* p) {
   HeadBuffer* head = ex_.response;
   const int status = llhttp_get_status_code(p);
   if (head->raw.size() > kMaxResponseHeadBytes) return -1;
+  // llhttp reads "099" as 99, which we would relay as an invalid two-digit status line. A
+  // status code below 100 is not HTTP (RFC 9110 §15): a protocol error, 502.
+  if (status < 100) return -1;
   if (status / 100 == 1 && status != 101) {
     // Interim responses are not relayed: the proxy answers 100-continue itself, and the
     // final response follows on the same connection.

@@ -48,6 +48,8 @@ CASES = [
     Case("status_line_garbage", b"THIS IS NOT HTTP\r\n\r\n", "502"),
     Case("status_code_not_digits", b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n", "502"),
     Case("status_code_four_digits", b"HTTP/1.1 1000 OK\r\nContent-Length: 0\r\n\r\n", "502"),
+    Case("status_code_below_100", b"HTTP/1.1 099 OK\r\nContent-Length: 0\r\n\r\n", "502"),
+    Case("status_code_zero", b"HTTP/1.1 000 OK\r\nContent-Length: 0\r\n\r\n", "502"),
     Case("status_line_bare_lf", b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok", "502"),
     Case("interim_1xx_garbage", b"HTTP/1.1 100 Continue\r\nX: y\r\nGARBAGE\r\n\r\n", "502"),
     Case("header_nul_in_value", OK + b"X-A: a\x00b\r\nContent-Length: 2\r\n\r\nok", "502"),
