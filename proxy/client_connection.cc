@@ -63,7 +63,7 @@ const llhttp_settings_t ClientConnection::kSettings = {
     .on_status_complete = nullptr,
     .on_method_complete = nullptr,
     .on_version_complete = nullptr,
-    .on_header_field_complete = nullptr,
+    .on_header_field_complete = &ClientConnection::CbHeaderFieldComplete,
     .on_header_value_complete = &ClientConnection::CbHeaderValueComplete,
     .on_chunk_extension_name_complete = nullptr,
     .on_chunk_extension_value_complete = nullptr,
@@ -451,6 +451,16 @@ int ClientConnection::OnRequestHeaderValue(const char* at, std::size_t length) {
   return AppendRequestPiece(at, length, false);
 }
 
+int ClientConnection::OnRequestHeaderFieldComplete() {
+  // llhttp 8 accepts a line that starts with ':' (an empty field name) and hands its value
+  // over as if it continued the previous field. field-name is a token of at least one
+  // character (RFC 9110 §5.1): refuse it.
+  if (!ex_.in_name || ex_.request->fields.empty() || ex_.request->fields.back().name_length == 0) {
+    return Reject(400, "empty header field name");
+  }
+  return 0;
+}
+
 int ClientConnection::OnRequestHeaderValueComplete() {
   HeaderField& field = ex_.request->fields.back();
   if (ex_.in_name) field.value_offset = static_cast<uint32_t>(ex_.request->raw.size());
@@ -467,12 +477,19 @@ int ClientConnection::OnRequestHeadersComplete() {
   // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request without exactly one Host.
   if (scan.host_count > 1) return Reject(400, "more than one Host header");
   if (scan.host_count == 0 && parser_.http_minor == 1) return Reject(400, "missing Host header");
+  // ... and to one whose Host value is invalid (not uri-host [":" port]).
+  if (scan.host_count == 1 && !ValidHost(scan.host)) return Reject(400, "invalid Host header");
   if (scan.expect_other) return Reject(417, "unsupported expectation");
 
   if ((parser_.flags & F_TRANSFER_ENCODING) && !(parser_.flags & F_CHUNKED)) {
     // RFC 9112 §6.3: a request whose final transfer coding is not chunked has no reliable
     // length; answer 400 and close.
     return Reject(400, "Transfer-Encoding other than a final chunked");
+  }
+  if (scan.te_other) {
+    // RFC 9112 §6.1: a coding we do not implement (gzip, chunked) gets 501. Forwarding it
+    // is not an option either: the body is re-chunked and the other codings would be lost.
+    return Reject(501, "transfer coding other than chunked");
   }
   if (parser_.flags & F_CHUNKED) {
     ex_.request_framing = BodyFraming::kChunked;
@@ -545,7 +562,12 @@ bool ClientConnection::ForwardRequest() {
   std::string_view authority;
   std::string_view origin_form;
   if (SplitAbsoluteForm(target, &authority, &origin_form)) {
-    // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
+    // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host. It must be a
+    // valid Host value; userinfo ("http://user@host/") is an error (RFC 9110 §4.2.4).
+    if (!ValidHost(authority)) {
+      Reject(400, "invalid authority in the request target");
+      return false;
+    }
     target = origin_form;
     if (!target.empty() && target[0] == '?') {
       const uint32_t offset = static_cast<uint32_t>(head->raw.size());
@@ -716,6 +738,9 @@ int ClientConnection::OnResponseHeadersComplete(llhttp_t* p) {
   HeadBuffer* head = ex_.response;
   const int status = llhttp_get_status_code(p);
   if (head->raw.size() > kMaxResponseHeadBytes) return -1;
+  // llhttp reads "099" as 99, which we would relay as an invalid two-digit status line. A
+  // status code below 100 is not HTTP (RFC 9110 §15): a protocol error, 502.
+  if (status < 100) return -1;
   if (status / 100 == 1 && status != 101) {
     // Interim responses are not relayed: the proxy answers 100-continue itself, and the
     // final response follows on the same connection.
@@ -1060,6 +1085,10 @@ int ClientConnection::CbHeaderField(llhttp_t* p, const char* at, size_t length) 
 
 int ClientConnection::CbHeaderValue(llhttp_t* p, const char* at, size_t length) {
   return Self(p)->OnRequestHeaderValue(at, length);
+}
+
+int ClientConnection::CbHeaderFieldComplete(llhttp_t* p) {
+  return Self(p)->OnRequestHeaderFieldComplete();
 }
 
 int ClientConnection::CbHeaderValueComplete(llhttp_t* p) {

@@ -108,6 +108,7 @@ class ClientConnection final : public OutputQueue::Listener {
   int AppendRequestPiece(const char* at, std::size_t length, bool is_target);
   int OnRequestHeaderField(const char* at, std::size_t length);
   int OnRequestHeaderValue(const char* at, std::size_t length);
+  int OnRequestHeaderFieldComplete();
   int OnRequestHeaderValueComplete();
   int OnRequestHeadersComplete();
   int OnRequestBody(const char* at, std::size_t length);
@@ -135,6 +136,7 @@ class ClientConnection final : public OutputQueue::Listener {
   static int CbUrl(llhttp_t* p, const char* at, size_t length);
   static int CbHeaderField(llhttp_t* p, const char* at, size_t length);
   static int CbHeaderValue(llhttp_t* p, const char* at, size_t length);
+  static int CbHeaderFieldComplete(llhttp_t* p);
   static int CbHeaderValueComplete(llhttp_t* p);
   static int CbHeadersComplete(llhttp_t* p);
   static int CbBody(llhttp_t* p, const char* at, size_t length);

@@ -101,6 +101,10 @@ RequestHeadScan ScanRequestHead(const HeadBuffer& head) {
       } else {
         scan.expect_other = true;
       }
+    } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
+      ForEachToken(value, [&](std::string_view token) {
+        if (!EqualsIgnoreCase(token, "chunked")) scan.te_other = true;
+      });
     } else if (EqualsIgnoreCase(name, "upgrade")) {
       upgrade = value;
     } else if (EqualsIgnoreCase(name, "connection")) {
@@ -243,6 +247,15 @@ std::string BuildErrorResponse(int status, std::string_view detail, bool close) 
   if (close) out.append("Connection: close\r\n");
   out.append("\r\n").append(body);
   return out;
+}
+
+bool ValidHost(std::string_view host) {
+  for (const char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("-._~%!$&'()*+,;=:[]").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
 }
 
 bool SplitAbsoluteForm(std::string_view target, std::string_view* authority,

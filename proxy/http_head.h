@@ -52,8 +52,13 @@ struct RequestHeadScan {
   bool expect_continue = false;  // "Expect: 100-continue"
   bool expect_other = false;     // any other expectation: 417 (RFC 9110 §10.1.1)
   std::string_view upgrade;      // Upgrade value when Connection lists "upgrade"
+  bool te_other = false;         // a transfer coding other than chunked (501, RFC 9112 §6.1)
 };
 RequestHeadScan ScanRequestHead(const HeadBuffer& head);
+
+// True when `host` is a valid Host value or authority without userinfo:
+// uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2). Empty is valid.
+bool ValidHost(std::string_view host);
 
 struct RequestRewrite {
   std::string_view method;

@@ -8,7 +8,7 @@ the raw bytes (up to a cap), and every parsed request with its head, framing and
 no memory).
 
 The reply is a function of the parsed request: ``backend.handler = fn`` where ``fn(req)``
-returns a ``Response``, raw ``bytes``, ``NO_REPLY``, ``CLOSE`` or an ``Upgrade``.
+returns a ``Response``, raw ``bytes``, a ``RawReply`` (raw bytes, then close), ``NO_REPLY``, ``CLOSE`` or an ``Upgrade``.
 
 With ``ssl_context`` (a server-side ``ssl.SSLContext``) every accepted connection speaks TLS:
 the serving thread runs the handshake first and records its outcome on the ConnRecord
@@ -89,6 +89,15 @@ class Upgrade:
     headers: list = field(
         default_factory=lambda: [("Upgrade", "websocket"), ("Connection", "Upgrade")])
     greeting: bytes = b""  # sent in the same write as the 101 head
+
+
+@dataclass
+class RawReply:
+    """Exactly these bytes as the reply (no framing added), then close the connection
+    when close is set: for hostile backends whose bytes must not be tidied up."""
+
+    data: bytes
+    close: bool = True
 
 
 NO_REPLY = object()  # read and record, never answer
@@ -471,6 +480,9 @@ class RecordingBackend:
         if isinstance(reply, (bytes, bytearray)):
             sock.sendall(reply)
             return True
+        if isinstance(reply, RawReply):
+            sock.sendall(reply.data)
+            return not reply.close
         if isinstance(reply, Upgrade):
             return self._tunnel(sock, reader, rec, reply)
         return self._send_response(sock, req, reply)
