@@ -21,6 +21,9 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 // A backend's response head beyond this is treated as a protocol error, not buffered.
 constexpr std::size_t kMaxResponseHeadBytes = 256 * 1024;
 constexpr uint64_t kLingerMs = 1000;
+// How long an idle connection may still send a request once a drain has begun: enough for
+// one already on its way, short enough not to hold the drain up.
+constexpr uint64_t kDrainGraceMs = 250;
 
 ClientConnection* Self(llhttp_t* parser) {
   return static_cast<ClientConnection*>(parser->data);
@@ -117,7 +120,13 @@ void ClientConnection::Start() {
 void ClientConnection::Drain() {
   draining_ = true;
   ex_.keep_alive = false;
-  if (ex_.request == nullptr && !tunnel_) Close();
+  if (ex_.request != nullptr || tunnel_) return;  // closes once its response is written
+  // Idle, or accepted but silent so far: its request may already be on the wire (a client
+  // reusing a keep-alive connection, or one the kernel queued just before the listener
+  // closed). Closing now would lose it; give it a moment to arrive, then answer it with
+  // Connection: close (a rolling restart then drops nothing the old process accepted).
+  if (held_block_ != nullptr) return;  // a pipelined request is about to be served
+  ArmTimer(Timer::kDrainGrace);
 }
 
 void ClientConnection::Close() {
@@ -190,6 +199,9 @@ void ClientConnection::ArmTimer(Timer kind) {
     case Timer::kLinger:
       timeout = Millis(kLingerMs);
       break;
+    case Timer::kDrainGrace:
+      timeout = std::min(t.header_read, Millis(kDrainGraceMs));
+      break;
   }
   timer_.Set(static_cast<uint64_t>(timeout.count()));
 }
@@ -213,6 +225,7 @@ void ClientConnection::OnTimer() {
     case Timer::kSend:
     case Timer::kTunnel:
     case Timer::kLinger:
+    case Timer::kDrainGrace:
     case Timer::kNone:
       Log(LogLevel::kDebug, "conn %llu: timeout, closing", static_cast<unsigned long long>(id_));
       Close();

@@ -80,7 +80,8 @@ class ClientConnection final : public OutputQueue::Listener {
     kBody,
     kSend,
     kTunnel,
-    kLinger
+    kLinger,
+    kDrainGrace
   };
 
   void OnAlloc(size_t suggested, uv_buf_t* buf);

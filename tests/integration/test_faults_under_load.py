@@ -36,6 +36,9 @@ class Load:
     threads: list = field(default_factory=list)
     retry_reused: bool = False  # retry once after a close of a reused idle connection
     retried: list = field(default_factory=list)  # (target, why) of those retries
+    # Failures on a brand-new connection closed before any byte: what the kernel's reset of a
+    # closing listener's accept queue looks like (see the rolling restart test).
+    fresh_closed: list = field(default_factory=list)
 
     def start(self) -> "Load":
         deadline = time.monotonic() + LOAD_SECONDS
@@ -70,6 +73,8 @@ class Load:
                     conn = ClientConn(self.port, REQUEST_TIMEOUT)
                     resp = conn.get(target)
             except Exception as e:  # any failure counts; the connection is replaced
+                if not reused and isinstance(e, ConnectionClosed) and not e.partial:
+                    self.fresh_closed.append((target, repr(e)))
                 self.failures.append((target, repr(e)))
                 if conn is not None:
                     conn.close()
@@ -215,6 +220,16 @@ def test_rolling_restart_on_the_same_port_under_load(cutover, tmp_path, request)
         load.finish()
     print(f"rolling restart: {load.ok} ok, {len(load.failures)} failed, "
           f"{len(load.retried)} retried after an idle keep-alive close: {load.retried[:5]}")
-    assert not load.failures, load.failures[:10]
+    # Linux resets the connections still queued on a listener when it closes, unless
+    # net.ipv4.tcp_migrate_req = 1 hands them to the other SO_REUSEPORT listener (Linux 5.14+;
+    # docs/robustness.md). Connections the old process accepted are all served (it gives idle
+    # ones a grace to send their request). So: zero failures with migration on; without it,
+    # only that kernel race, on fresh connections, and rarely.
+    with open("/proc/sys/net/ipv4/tcp_migrate_req") as f:
+        migrates = f.read().strip() == "1"
+    if migrates:
+        assert not load.failures, load.failures[:10]
+    else:
+        assert load.failures == load.fresh_closed and len(load.failures) <= 2, load.failures[:10]
     assert nxt.admin().state()["weights"] == acked
     assert _state_weights(nxt) == acked
