@@ -183,16 +183,20 @@ def main():
                         (KEY_LABEL[key], SHORT[test], LABEL[peer],
                          fmt_ratio(c[0], h[0]), fmt_ratio(c[1], h[1]),
                          fmt_ratio(c[3], h[3]) if test == "keepalive" else "–",
-                         per_round_ratios(sel, peer, rounds)))
+                         per_round_ratios(sel, peer, rounds), clean_pairs(sel, peer, rounds)))
 
     if ratio_lines:
         print("### Ratios")
         print()
         print("Ratios of the means; above 1 is better for cutover except p99 latency. "
-              "Per-round: cutover's rate over the peer's in the same round.")
+              "Per round: cutover's rate over the peer's in the same round. Quiet rounds: "
+              "the mean of those per-round ratios (rate; per proxy CPU-s) over the rounds in "
+              f"which neither run had more than {OTHER_WORK_MAX} % of the proxy's CPU taken by "
+              "other work, and how many rounds that was.")
         print()
-        print("| certificate | load | peer | cutover / peer (rate) | per proxy CPU-s | p99 | per round (rate) |")
-        print("|---|---|---|--:|--:|--:|---|")
+        print("| certificate | load | peer | cutover / peer (rate) | per proxy CPU-s | p99 "
+              "| per round (rate) | quiet rounds: rate; per CPU-s (n) |")
+        print("|---|---|---|--:|--:|--:|---|---|")
         for line in ratio_lines:
             print("| " + " | ".join(line) + " |")
         print()
@@ -298,6 +302,26 @@ def fmt_float(v):
 
 def fmt_pct(v):
     return "–" if v is None else f"{v:.0f} %"
+
+
+def clean_pairs(sel, peer, rounds):
+    rates, per_cpu = [], []
+    for i in range(1, rounds + 1):
+        c = [r for r in sel if r["proxy"] == "cutover" and int(r["round"]) == i
+             and r["status"] in MEASURED]
+        p = [r for r in sel if r["proxy"] == peer and int(r["round"]) == i
+             and r["status"] in MEASURED]
+        if not (c and p):
+            continue
+        c, p = c[0], p[0]
+        if any(num(r["other"]) is None or num(r["other"]) > OTHER_WORK_MAX for r in (c, p)):
+            continue
+        if num(p["rate"]) and num(p["per_cpu_s"]):
+            rates.append(num(c["rate"]) / num(p["rate"]))
+            per_cpu.append(num(c["per_cpu_s"]) / num(p["per_cpu_s"]))
+    if not rates:
+        return "– (0)"
+    return (f"{statistics.mean(rates):.2f}x; {statistics.mean(per_cpu):.2f}x ({len(rates)})")
 
 
 def per_round_ratios(sel, peer, rounds):
