@@ -2,6 +2,8 @@
 """Markdown report for tests/bench/tls.sh: per-round figures, means over rounds and cutover's
 ratios against each peer, for keep-alive requests/s and full / resumed handshakes/s."""
 import argparse
+import os
+import sys
 import statistics
 
 LABEL = {"cutover": "cutover", "haproxy": "HAProxy", "nginx": "NGINX"}
@@ -17,50 +19,15 @@ UNIT = {"keepalive": "req/s", "full": "handshakes/s", "resumed": "handshakes/s"}
 COLS = ("proxy", "key", "test", "round", "status", "rate", "p50_us", "p99_us", "cpu_s",
         "per_cpu_s", "hwm_kib", "errors", "proxy_busy", "load_busy", "other", "new", "reused")
 MEASURED = ("ok", "errors")
-BACKGROUND_BUSY_MAX = 10
-OTHER_WORK_MAX = 10
-
-
-def read_rows(path, cols):
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line:
-                rows.append(dict(zip(cols, line.split("\t"))))
-    return rows
-
-
-def read_meta(path):
-    meta = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            key, _, value = line.rstrip("\n").partition("=")
-            meta[key] = value
-    return meta
-
-
-def num(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+# The helpers tls.sh's figures share with run.sh's report (the same TSV and meta formats).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import (  # noqa: E402
+    BACKGROUND_BUSY_MAX, OTHER_WORK_MAX, fmt_int, fmt_ms, num, read_meta, read_tsv as read_rows)
 
 
 def mean_of(rows, key):
     values = [num(r[key]) for r in rows if num(r[key]) is not None]
     return statistics.mean(values) if values else None
-
-
-def fmt_int(v):
-    return "–" if v is None else f"{v:,.0f}"
-
-
-def fmt_ms(us):
-    if us is None:
-        return "–"
-    ms = us / 1000.0
-    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms"
 
 
 def fmt_ratio(a, b):
