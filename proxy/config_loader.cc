@@ -495,6 +495,11 @@ void Loader::Load(const toml::table& root, Config* config) {
   ParseHeaders(root, &config->headers);
   ParseGuardrails(root, &config->guardrails);
   ParseRollout(root, &config->rollout);
+  if (config->guardrails.enabled && !config->admin.enabled) {
+    Error("guardrails", LineOf(root.get("guardrails")->source()),
+          "needs the [admin] section: the admin thread runs the guardrails, its audit log "
+          "records their actions and its API acknowledges a breach");
+  }
   // Only a config that passed every check of ours goes to the router, so its error (which
   // should then be impossible) is never a duplicate of one already reported.
   if (errors_->empty()) CheckRoutingTable(root, config->routing);
@@ -1427,6 +1432,7 @@ void Loader::ParseGuardrails(const toml::table& root, GuardrailsConfig* out) {
   number("max_p99_ratio", 0, 1e6, &spec.max_latency_ratio);
   number("max_latency_ratio", 0, 1e6, &spec.max_latency_ratio);
   number("max_latency_ms", 0, 3'600'000, &spec.max_latency_ms);
+  number("min_latency_increase_ms", 0, 3'600'000, &spec.min_latency_increase_ms);
   number("false_alarm", 1e-12, 0.5, &spec.false_alarm);
   number("budget_false_alarm", 1e-12, 0.5, &spec.budget_false_alarm);
   if (const toml::node* node = guardrails->get("action")) {

@@ -410,6 +410,7 @@ TEST(ConfigLoader, GuardrailsAreOffWithoutTheirSection) {
 
 TEST(ConfigLoader, GuardrailsTakeTheDesignKeys) {
   const Config config = LoadOk(std::string(kOnePool) + R"(
+[admin]
 [guardrails]
 window = "45s"
 interval = "500ms"
@@ -446,6 +447,7 @@ complete_after = "1d"
 TEST(ConfigLoader, GuardrailMistakesAreNamed) {
   EXPECT_THAT(
       LoadErrors(std::string(kOnePool) + R"(
+[admin]
 [guardrails]
 window = "500ms"
 min_requests = 0
@@ -460,16 +462,23 @@ typo = 1
                   HasSubstr("guardrails.max_p99_ratio: expected a number"),
                   HasSubstr("guardrails.action"), HasSubstr("guardrails.typo: unknown key")));
   EXPECT_THAT(LoadErrors(std::string(kOnePool) + R"(
+[admin]
 [guardrails]
 max_p99_ratio = 1.5
 max_latency_ratio = 2
 )"),
               ElementsAre(HasSubstr("not both")));
   EXPECT_THAT(LoadErrors(std::string(kOnePool) + R"(
+[admin]
 [guardrails]
 max_p99_ratio = 0.5
 )"),
               ElementsAre(HasSubstr("max_latency_ratio must be 0 (off) or at least 1")));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + R"(
+[guardrails]
+action = "pause"
+)"),
+              ElementsAre(HasSubstr("guardrails: needs the [admin] section")));
 }
 
 // --- [admin] -------------------------------------------------------------------------------
