@@ -221,6 +221,8 @@ TEST_F(WorkerThreadsTest, ChangesAndReloadsReachEveryWorkerWhileTheyServe) {
   EXPECT_EQ(RequestsCounted(), static_cast<uint64_t>(kClients * kRequestsPerClient));
 }
 
+// The drained worker's loop has closed its async handle, so the change (and the Stop() at
+// teardown) must not wake it: libuv forbids uv_async_send on a closed handle.
 TEST_F(WorkerThreadsTest, ChangeWhileAWorkerDrainsIsAnsweredByTheRunningOnes) {
   workers_[1]->Drain();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
