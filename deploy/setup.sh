@@ -6,12 +6,18 @@
 #   deploy/setup.sh build        build deps + release build in build/
 #   deploy/setup.sh demo [ARGS]  build, then exec build/cutover demo [ARGS]
 #   deploy/setup.sh test         build+test deps; release (build/) and ASan+UBSan
-#                                (build-asan/) builds; unit + integration tests in each;
-#                                last line: "N passed, N failed[, N skipped]"
+#                                (build-asan/) builds, unit + integration tests in each; a
+#                                60 s soak of the release build (SOAK_SECONDS); a TSan build
+#                                (build-tsan/) of the binary and the threaded unit tests,
+#                                running those and the multiworker integration tests
+#                                (each sanitizer build runs at nice 10 beside the integration
+#                                tests before it); stage times, then the last line:
+#                                "N passed, N failed[, N skipped]"
 #   deploy/setup.sh bench-deps   build deps + wrk, haproxy, nginx-light, valgrind; release build
 #
 # Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan),
-# JOBS (default: nproc), PYTEST_TIMEOUT (seconds per pytest run, default 1200).
+# TSAN_BUILD_DIR (default build-tsan), JOBS (default: nproc), PYTEST_TIMEOUT (seconds per
+# pytest run, default 1200), SOAK_SECONDS (default 60).
 set -euo pipefail
 
 readonly BUILD_DEPS=(build-essential g++ meson ninja-build pkg-config libuv1-dev node-llhttp
@@ -31,6 +37,7 @@ cd "$REPO_ROOT"
 
 BUILD_DIR="${BUILD_DIR:-build}"
 ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
+TSAN_BUILD_DIR="${TSAN_BUILD_DIR:-build-tsan}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 PYTEST_TIMEOUT="${PYTEST_TIMEOUT:-1200}"
 
@@ -97,10 +104,9 @@ for arg in sys.argv[1:]:
 ' "$@"
 }
 
-# configure_and_build DIR name=value...: sets the build directory up with these options
-# (or changes only the options that differ, so a configured tree is not disturbed), then
-# compiles it.
-configure_and_build() {
+# configure_build_dir DIR name=value...: sets the build directory up with these options
+# (or changes only the options that differ, so a configured tree is not disturbed).
+configure_build_dir() {
   local dir="$1"; shift
   local opt args=()
   if [[ -f "$dir/build.ninja" && -f "$dir/meson-private/coredata.dat" ]]; then
@@ -121,8 +127,13 @@ configure_and_build() {
       meson setup "$dir" "${args[@]}" >/dev/null
     fi
   fi
-  log "ninja: building $dir with $JOBS jobs"
-  ninja -C "$dir" -j "$JOBS" || die "build failed in $dir"
+}
+
+# configure_and_build DIR name=value...: configure_build_dir, then compiles all of it.
+configure_and_build() {
+  configure_build_dir "$@"
+  log "ninja: building $1 with $JOBS jobs"
+  ninja -C "$1" -j "$JOBS" || die "build failed in $1"
 }
 
 build_release() {
@@ -137,6 +148,32 @@ build_asan() {
   configure_and_build "$ASAN_BUILD_DIR" optimization=1 debug=false cpp_args=-g1 c_args=-g1 \
     b_sanitize=address,undefined b_lundef=false
   [[ -x "$ASAN_BUILD_DIR/cutover" ]] || die "$ASAN_BUILD_DIR/cutover was not built"
+}
+
+# suite_targets DIR SUITE: the ninja targets (paths relative to DIR) of the tests in SUITE.
+suite_targets() {
+  meson introspect --tests "$1" | "$PYTHON" -c '
+import json, os, sys
+build, suite = os.path.realpath(sys.argv[1]), sys.argv[2]
+for test in json.load(sys.stdin):
+    if suite in test["suite"] or "cutover:" + suite in test["suite"]:
+        print(os.path.relpath(os.path.realpath(test["cmd"][0]), build))
+' "$1" "$2"
+}
+
+# ThreadSanitizer (docs/robustness.md, "Thread sanitizer"): the binary and only the unit tests
+# whose code runs on several threads (meson suite "threads"); the other unit tests exercise
+# one thread and run under ASan+UBSan. -O1 -g1 as for ASan.
+build_tsan() {
+  configure_build_dir "$TSAN_BUILD_DIR" optimization=1 debug=false cpp_args=-g1 c_args=-g1 \
+    b_sanitize=thread b_lundef=false
+  local targets=()
+  mapfile -t targets < <(suite_targets "$TSAN_BUILD_DIR" threads)
+  ((${#targets[@]} > 0)) || die "no test in the meson suite 'threads'"
+  log "ninja: building cutover and ${#targets[@]} threaded unit tests in $TSAN_BUILD_DIR"
+  ninja -C "$TSAN_BUILD_DIR" -j "$JOBS" cutover "${targets[@]}" \
+    || die "build failed in $TSAN_BUILD_DIR"
+  [[ -x "$TSAN_BUILD_DIR/cutover" ]] || die "$TSAN_BUILD_DIR/cutover was not built"
 }
 
 # --- tests ------------------------------------------------------------------------------
@@ -154,12 +191,19 @@ add_counts() {
 }
 
 # Unit tests through meson; counts come from meson's own test log (one JSON line per test).
-# run_unit_tests DIR LABEL [NAME=VALUE...]: the extra arguments go into the environment.
+# run_unit_tests DIR LABEL [--suite NAME] [NAME=VALUE...]: the suite is "unit" unless given;
+# the extra arguments go into the environment. Nothing is rebuilt (the stage's build step
+# built what the suite needs, and a TSan tree builds no more than that).
 run_unit_tests() {
-  local dir="$1" label="$2" rc=0; shift 2
+  local dir="$1" label="$2" suite=unit rc=0; shift 2
+  if [[ "${1:-}" == --suite ]]; then
+    suite="$2"
+    shift 2
+  fi
   rm -f "$dir/meson-logs/testlog.json"
-  log "$label: meson test --suite unit"
-  env "$@" meson test -C "$dir" --suite unit --print-errorlogs --num-processes "$JOBS" || rc=$?
+  log "$label: meson test --suite $suite"
+  env "$@" meson test -C "$dir" --suite "$suite" --no-rebuild --print-errorlogs \
+    --num-processes "$JOBS" || rc=$?
   local counts
   counts="$("$PYTHON" - "$dir/meson-logs/testlog.json" <<'EOF'
 import json, os, sys
@@ -244,20 +288,92 @@ EOF
   add_counts "$label integration" "$p" "$f" "$s"
 }
 
+# The threaded unit tests and the integration tests marked multiworker (several workers, the
+# admin thread and the health checker sharing state under load), under TSan. The first report
+# stops the process (a unit test fails; the proxy exits 66 and its test fails with the report
+# in the proxy's stderr). tests/tsan.supp lists third-party false positives only, each with
+# its reason.
+run_tsan_tests() {
+  local tsan_env=("TSAN_OPTIONS=halt_on_error=1:second_deadlock_stop=1:suppressions=$REPO_ROOT/tests/tsan.supp")
+  run_unit_tests "$TSAN_BUILD_DIR" tsan --suite threads "${tsan_env[@]}"
+  run_integration_tests "$TSAN_BUILD_DIR" tsan "${tsan_env[@]}" "PYTEST_ADDOPTS=-m multiworker"
+}
+
+# The short soak (tests/soak/soak.py; the 10-minute run is documented in docs/robustness.md):
+# the release binary under a steady load with weight changes; RSS and fds must stay flat.
+# Counted as one test.
+run_soak() {
+  local seconds="${SOAK_SECONDS:-60}" rc=0
+  log "soak: tests/soak/soak.py --seconds $seconds (CUTOVER_BIN=$BUILD_DIR/cutover)"
+  timeout -k 30 $((seconds + 120)) env CUTOVER_BIN="$(cd "$BUILD_DIR" && pwd)/cutover" \
+    "$PYTHON" tests/soak/soak.py --seconds "$seconds" || rc=$?
+  if ((rc == 0)); then add_counts soak 1 0 0; else add_counts soak 0 1 0; fi
+}
+
+# A build beside the tests: the integration tests mostly wait on sockets and timers (the
+# release pass keeps about a third of the two cores busy), so the next sanitizer build runs
+# in the background at nice 10 while they do; whenever a test wants the CPU it gets it first.
+# start_build_beside NAME BUILD_FUNCTION: starts `setup.sh build-stage BUILD_FUNCTION` in its
+# own session (so an exit can stop it and its compilers by process group), output to a log.
+declare -A BESIDE_PIDS=() BESIDE_LOGS=()
+start_build_beside() {
+  local name="$1" fn="$2"
+  BESIDE_LOGS[$name]="$(mktemp "${TMPDIR:-/tmp}/cutover-${name// /-}.XXXXXX.log")"
+  setsid nice -n 10 bash "${BASH_SOURCE[0]}" build-stage "$fn" >"${BESIDE_LOGS[$name]}" 2>&1 &
+  BESIDE_PIDS[$name]=$!
+  log "$name: started beside the tests (pid ${BESIDE_PIDS[$name]}, log ${BESIDE_LOGS[$name]})"
+}
+
+# wait_build_beside NAME: waits for it, shows its log, dies if it failed.
+wait_build_beside() {
+  local name="$1" rc=0
+  wait "${BESIDE_PIDS[$name]}" || rc=$?
+  unset "BESIDE_PIDS[$name]"
+  cat "${BESIDE_LOGS[$name]}" >&2
+  rm -f "${BESIDE_LOGS[$name]}"
+  ((rc == 0)) || die "$name failed (exit $rc)"
+}
+
+stop_builds_beside() {
+  local pid
+  for pid in "${BESIDE_PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+}
+
+# timed LABEL COMMAND...: runs the command and logs how long it took; the times are listed
+# again at the end of `test` (STAGE_TIMES).
+STAGE_TIMES=()
+timed() {
+  local label="$1" start
+  shift
+  start="$(date +%s)"
+  "$@"
+  STAGE_TIMES+=("$label $(($(date +%s) - start)) s")
+  log "time: ${STAGE_TIMES[-1]}"
+}
+
 cmd_test() {
   ensure_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"
   [[ -x "$PYTHON" ]] || die "$PYTHON not found"
 
-  build_release
-  run_unit_tests "$BUILD_DIR" release
-  run_integration_tests "$BUILD_DIR" release
+  local all_start
+  all_start="$(date +%s)"
+  trap stop_builds_beside EXIT
+  timed "release build" build_release
+  timed "release unit" run_unit_tests "$BUILD_DIR" release
+  start_build_beside "asan build" build_asan
+  timed "release integration" run_integration_tests "$BUILD_DIR" release
+  timed "soak" run_soak
+  timed "asan build (rest)" wait_build_beside "asan build"
 
-  build_asan
   local san_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
                  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
-  run_unit_tests "$ASAN_BUILD_DIR" asan "${san_env[@]}"
-  run_integration_tests "$ASAN_BUILD_DIR" asan "${san_env[@]}"
+  timed "asan unit" run_unit_tests "$ASAN_BUILD_DIR" asan "${san_env[@]}"
+  start_build_beside "tsan build" build_tsan
+  timed "asan integration" run_integration_tests "$ASAN_BUILD_DIR" asan "${san_env[@]}"
+  timed "tsan build (rest)" wait_build_beside "tsan build"
+  timed "tsan tests" run_tsan_tests
 
+  log "stage times: $(IFS=,; echo "${STAGE_TIMES[*]}" | sed 's/,/, /g'); total $(($(date +%s) - all_start)) s"
   local summary="$TOTAL_PASSED passed, $TOTAL_FAILED failed"
   ((TOTAL_SKIPPED > 0)) && summary+=", $TOTAL_SKIPPED skipped"
   echo "$summary"
@@ -287,6 +403,12 @@ main() {
       ;;
     test)
       cmd_test
+      ;;
+    build-stage)  # internal: one build of `test`, run beside the tests (start_build_beside)
+      case "${1:-}" in
+        build_asan | build_tsan) "$1" ;;
+        *) die "build-stage: unknown build '${1:-}'" ;;
+      esac
       ;;
     bench-deps)
       ensure_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}" "${BENCH_DEPS[@]}"

@@ -105,27 +105,26 @@ void Worker::Run() {
 }
 
 void Worker::Publish(std::shared_ptr<const Snapshot> snapshot) {
-  {
-    std::lock_guard<std::mutex> lock(mailbox_mutex_);
-    mailbox_snapshot_ = std::move(snapshot);
-  }
-  uv_async_send(&async_);
+  std::lock_guard<std::mutex> lock(mailbox_mutex_);
+  mailbox_snapshot_ = std::move(snapshot);
+  WakeLocked();
 }
 
 void Worker::Drain() {
-  {
-    std::lock_guard<std::mutex> lock(mailbox_mutex_);
-    mailbox_drain_ = true;
-  }
-  uv_async_send(&async_);
+  std::lock_guard<std::mutex> lock(mailbox_mutex_);
+  mailbox_drain_ = true;
+  WakeLocked();
 }
 
 void Worker::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mailbox_mutex_);
-    mailbox_stop_ = true;
-  }
-  uv_async_send(&async_);
+  std::lock_guard<std::mutex> lock(mailbox_mutex_);
+  mailbox_stop_ = true;
+  WakeLocked();
+}
+
+void Worker::WakeLocked() {
+  // A closed async handle means the loop has ended: nobody is left to read the mailbox.
+  if (async_open_) uv_async_send(&async_);
 }
 
 void Worker::OnAsync() {
@@ -353,6 +352,10 @@ void Worker::CloseEverything() {
     listening_ = false;
   } else if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&listener_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    async_open_ = false;  // no uv_async_send on it from now on (WakeLocked)
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&log_timer_), nullptr);

@@ -4,7 +4,7 @@
 //
 // Ownership: the Server owns each Worker. Publish(), Drain() and Stop() may be called from
 // any thread: they post to a one-slot mailbox and wake the loop with uv_async_send (which
-// coalesces, so only the latest snapshot matters). Everything else runs on the worker's
+// coalesces, so only the latest snapshot matters); once the loop has ended they do nothing. Everything else runs on the worker's
 // thread. The Worker owns its uv handles (listener, async, timers); they are closed when
 // the loop winds down, and the Worker outlives its thread (Join()).
 #pragma once
@@ -97,6 +97,8 @@ class Worker {
   void OnLogFlushTimer();
   void OnDrainDeadline();
   void ApplySnapshot(std::shared_ptr<const Snapshot> snapshot);
+  // Wakes the loop for a message just put in the mailbox; mailbox_mutex_ must be held.
+  void WakeLocked();
   // Closes the endpoint's pooled idle connections (made with settings that no longer apply).
   void CloseIdle(UpstreamEndpoint* endpoint);
   void BeginDrain();
@@ -114,10 +116,14 @@ class Worker {
   uv_timer_t log_timer_;
   uv_timer_t drain_timer_;
 
-  std::mutex mailbox_mutex_;  // guards the three fields below; never taken per request
+  std::mutex mailbox_mutex_;  // guards the four fields below; never taken per request
   std::shared_ptr<const Snapshot> mailbox_snapshot_;
   bool mailbox_drain_ = false;
   bool mailbox_stop_ = false;
+  // False once the loop closes async_: libuv forbids uv_async_send on a closing or closed
+  // handle, and Stop() (the Server's destructor) or Publish() (a late admin change) may come
+  // after the loop has ended. Checked and sent under the mutex, so the close cannot slip in.
+  bool async_open_ = true;
 
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<uint64_t> applied_version_{0};

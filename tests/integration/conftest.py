@@ -24,6 +24,7 @@ from recording_backend import RecordingBackend
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: streams hundreds of MiB through the proxy")
+    config.addinivalue_line("markers", "multiworker: threads share state under load (TSan stage)")
 
 
 @pytest.hookimpl(hookwrapper=True)

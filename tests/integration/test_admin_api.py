@@ -80,6 +80,7 @@ def test_state_and_history_never_show_affinity_secrets(cutover):
 # --- PUT /v1/weights ---------------------------------------------------------------------
 
 
+@pytest.mark.multiworker
 def test_put_weights_switches_every_worker_before_answering(cutover):
     px = cutover(admin=True, workers=2)
     c = px.admin()
@@ -114,6 +115,7 @@ def test_put_weights_accepts_two_decimals_and_zeroes_unmentioned_pools(cutover):
     assert backends_of(px, 10) == ["green"] * 10
 
 
+@pytest.mark.multiworker
 def test_split_weights_send_traffic_to_both_pools(cutover):
     px = cutover(admin=True, workers=2)
     _ok(px.admin().put_weights({"blue": 50, "green": 50}))
@@ -157,6 +159,7 @@ def test_a_reason_of_1024_bytes_is_kept_whole(cutover):
 # --- rules -------------------------------------------------------------------------------
 
 
+@pytest.mark.multiworker
 def test_rules_crud_and_routing(cutover):
     px = cutover(admin=True, workers=2)
     c = px.admin()
@@ -239,6 +242,7 @@ def test_rule_with_every_optional_field_round_trips(cutover):
 # --- rollback, history, revert -----------------------------------------------------------
 
 
+@pytest.mark.multiworker
 def test_rollback_moves_the_candidate_weight_and_disables_its_rules(cutover):
     px = cutover(admin=True, workers=2, weights={"blue": 70, "green": 30}, rules=[
         {"name": "to-green", "pool": "green", "match": {"header": {"X-Beta": "1"}}},
@@ -401,6 +405,7 @@ def test_readyz_says_draining_once_a_drain_has_begun(cutover):
 # --- POST /v1/reload ---------------------------------------------------------------------
 
 
+@pytest.mark.multiworker
 def test_reload_rereads_the_config(cutover):
     px = cutover(admin=True, workers=2)
     c = px.admin()
@@ -636,6 +641,7 @@ def _endpoint(health: dict, pool: str, address: str) -> dict:
     return ep
 
 
+@pytest.mark.multiworker
 def test_health_shows_active_checks_and_passive_ejections(cutover, backends):
     blue, green = backends("blue"), backends("green")
     dead_blue, dead_green = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
@@ -672,6 +678,7 @@ def test_health_shows_active_checks_and_passive_ejections(cutover, backends):
 # --- one change at a time; a failed write changes nothing --------------------------------
 
 
+@pytest.mark.multiworker
 def test_concurrent_changes_are_applied_one_at_a_time(cutover):
     px = cutover(admin=True, workers=2)
     v0 = px.admin().state()["version"]

@@ -10,6 +10,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import pytest
+
 from http_client import ClientConn
 from recording_backend import Response
 
@@ -82,6 +84,7 @@ def _load(port: int, cid: int, keep_alive: bool, stop: threading.Event, deadline
         conn.close()
 
 
+@pytest.mark.multiworker
 def test_1000_flips_under_load_fail_no_request(cutover):
     px = cutover(admin=True, workers=2, timeouts={"idle": "60s"})
     rng = random.Random(20261125)
@@ -193,6 +196,7 @@ def test_1000_flips_under_load_fail_no_request(cutover):
     assert px.admin().state()["weights"] == plan[-1]
 
 
+@pytest.mark.multiworker
 def test_a_request_in_flight_finishes_on_its_snapshot_and_does_not_hold_the_change(cutover):
     px = cutover(admin=True, workers=2)
     release = threading.Event()

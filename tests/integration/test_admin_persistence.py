@@ -191,6 +191,7 @@ def test_a_corrupt_state_file_refuses_the_start_unless_discarded(cutover, how):
 # --- SIGHUP ------------------------------------------------------------------------------
 
 
+@pytest.mark.multiworker
 def test_sighup_without_routing_edits_keeps_live_weights_and_rules(cutover, backends):
     px = cutover(admin=True, workers=2, weights={"blue": 100, "green": 0})
     c = px.admin()

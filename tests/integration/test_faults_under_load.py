@@ -16,6 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import pytest
+
 from admin_helpers import poll, state_file_path
 from http_client import ClientConn, ConnectionClosed
 from proxy_process import CutoverProcess
@@ -108,6 +110,7 @@ def _state_weights(px) -> dict:
     return json.loads(state_file_path(px).read_text())["state"]["routing"]["weights"]
 
 
+@pytest.mark.multiworker
 def test_green_endpoint_stopped_and_restarted_under_load(cutover, backends):
     """Green has two endpoints; one is stopped and restarted three times while all traffic
     goes to green. Connects to the dead one are refused and retried on the other; a
@@ -148,6 +151,7 @@ def test_green_endpoint_stopped_and_restarted_under_load(cutover, backends):
     assert px.admin().state()["weights"] == {"blue": 0, "green": 100}
 
 
+@pytest.mark.multiworker
 def test_weight_flips_and_sighup_reloads_under_load(cutover):
     """Weights flipped 0/100/50 through the admin API, with a SIGHUP reload (a changed
     timeout) after every tenth flip: zero failed requests, each reload keeps the live
@@ -184,6 +188,7 @@ def test_weight_flips_and_sighup_reloads_under_load(cutover):
     assert _state_weights(px) == last
 
 
+@pytest.mark.multiworker
 def test_rolling_restart_on_the_same_port_under_load(cutover, tmp_path, request):
     """A second process starts on the same port (SO_REUSEPORT), then the first gets
     SIGTERM and drains. The last acknowledged admin change carries over through the state

@@ -70,6 +70,7 @@ def json_when_counted(client, path: str, total: int) -> dict:
     return last["body"]
 
 
+@pytest.mark.multiworker
 def test_metrics_count_what_the_backends_saw(cutover):
     px = cutover(admin=True, workers=2, weights={"blue": 50, "green": 50})
     served = backends_of(px, 200)
@@ -91,6 +92,7 @@ def test_metrics_count_what_the_backends_saw(cutover):
                  endpoint=px.green.address) == 1
 
 
+@pytest.mark.multiworker
 def test_endpoint_requests_and_connection_gauges(cutover, backends):
     """Two green endpoints: each one's count equals what it served; the connection gauges
     follow clients opening and closing, and the upstream pools the proxy keeps."""

@@ -38,6 +38,7 @@ def _served(backend):
 
 
 @pytest.mark.parametrize("n_green", [1, 2])
+@pytest.mark.multiworker
 def test_killing_every_green_endpoint_under_load_fails_no_get(cutover, backends, n_green):
     blue = backends("blue")
     greens = [backends("green", _raw_ok("green")) for _ in range(n_green)]
@@ -258,6 +259,7 @@ def _poll_backend(conn, want, run=20, timeout=3.0):
 
 
 @pytest.mark.parametrize("how", ["503", "slow"])
+@pytest.mark.multiworker
 def test_health_check_takes_an_endpoint_out_and_brings_it_back(cutover, backends, how):
     state, handler = _health_switch("one", how)
     one, two = backends("one", handler), backends("two")
@@ -288,6 +290,7 @@ def test_health_check_takes_an_endpoint_out_and_brings_it_back(cutover, backends
     assert again["one"] >= 5 and again["two"] >= 5, again
 
 
+@pytest.mark.multiworker
 def test_unhealthy_pool_fails_over_to_the_other_pool_and_comes_back(cutover, backends,
                                                                      tmp_path):
     state, handler = _health_switch("green", "503")
@@ -320,6 +323,7 @@ def test_unhealthy_pool_fails_over_to_the_other_pool_and_comes_back(cutover, bac
 # --- passive ejection ------------------------------------------------------------------
 
 
+@pytest.mark.multiworker
 def test_consecutive_5xx_eject_an_endpoint_for_the_ejection_period(cutover, backends):
     bad = backends("bad", lambda req: Response(500, headers=[("X-Backend", "bad")], body=b"x"))
     good = backends("good")

@@ -3,10 +3,13 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 CONNECTIONS = 100
 REQUESTS_PER_CONNECTION = 5
 
 
+@pytest.mark.multiworker
 def test_two_workers_serve_many_concurrent_connections(cutover):
     px = cutover(workers=2, weights={"blue": 50, "green": 50})
     conns = [px.connect() for _ in range(CONNECTIONS)]  # all open at the same time
@@ -36,6 +39,7 @@ def test_two_workers_serve_many_concurrent_connections(cutover):
                              for j in range(REQUESTS_PER_CONNECTION))
 
 
+@pytest.mark.multiworker
 def test_two_workers_each_run_a_listener(cutover):
     """Both workers accept: with SO_REUSEPORT the kernel hashes connections over the two
     listening sockets, so 200 fresh connections from different source ports reach both.

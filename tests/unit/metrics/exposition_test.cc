@@ -3,6 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
 namespace cutover::metrics {
 namespace {
 
@@ -92,6 +98,68 @@ TEST(Exposition, SumsTheShardsOfEveryWorker) {
   EXPECT_THAT(text, HasSubstr(bucket + "\"+Inf\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("cutover_request_duration_seconds_count{pool=\"green\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("cutover_request_duration_seconds_sum{pool=\"green\"} 0.0214\n"));
+}
+
+// Workers record on their own shards while a scrape merges them (issue 7, item 2): the counts
+// a scrape sees only grow, and once the writers stop it sees every request. Run under
+// ThreadSanitizer (build-tsan), this also proves the shards need no lock between the two.
+TEST(Exposition, ScrapeWhileWorkersRecordSeesCountsOnlyGrow) {
+  constexpr int kWorkers = 2;
+  constexpr uint64_t kRecordsPerWorker = 20'000;
+  std::vector<std::unique_ptr<WorkerCounters>> shards;
+  for (int w = 0; w < kWorkers; ++w) shards.push_back(std::make_unique<WorkerCounters>(2));
+  std::atomic<int> writers_running{kWorkers};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWorkers; ++w) {
+    writers.emplace_back([&, w] {
+      WorkerCounters& own = *shards[static_cast<std::size_t>(w)];
+      for (uint64_t i = 0; i < kRecordsPerWorker; ++i) {
+        // The loop clock crosses a 10 s slot every 2000 records, so sliding-window slots are
+        // reused (and cleared) while the scrape reads them.
+        own.Record({.pool = static_cast<uint32_t>(i % 2),
+                    .status = static_cast<uint16_t>(i % 10 == 0 ? 503 : 200),
+                    .bytes_in = 1,
+                    .bytes_out = 2,
+                    .upstream_error = false,
+                    .duration_us = i % 5000,
+                    .upstream_us = i % 4000,
+                    .now_ms = static_cast<int64_t>(i * 5)});
+        own.RecordDecision(i % 2, i % kRouteReasonCount);
+        own.SetDownstreamConnections(i % 7);
+      }
+      writers_running.fetch_sub(1);
+    });
+  }
+  ExpositionInput input;
+  input.pools = {"blue", "green"};
+  input.weight_ratios = {0.5, 0.5};
+  input.route_reasons = {"weight", "rule", "pin", "failover", "unavailable"};
+  for (const auto& shard : shards) input.shards.push_back(shard.get());
+  const ShardCollector collector([&input] { return input; });
+  uint64_t last_total = 0;
+  bool grew_only = true;
+  int scrapes = 0;
+  while (writers_running.load() > 0 || scrapes == 0) {
+    EXPECT_THAT(SerializeText(collector.Collect()), HasSubstr("cutover_requests_total"));
+    uint64_t total = 0;
+    for (const auto& shard : shards) {
+      total += shard->Requests(0) + shard->Requests(1);
+      const WindowSnapshot recent = shard->Recent(1, 100'000, 600'000);
+      grew_only = grew_only && recent.Requests() <= kRecordsPerWorker;
+    }
+    grew_only = grew_only && total >= last_total;
+    last_total = total;
+    ++scrapes;
+  }
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_TRUE(grew_only);
+  const std::string text = SerializeText(collector.Collect());
+  // Every tenth record (an even i, so blue) is a 503: green's are all 2xx.
+  const uint64_t green_2xx = kWorkers * kRecordsPerWorker / 2;
+  EXPECT_THAT(text, HasSubstr("cutover_requests_total{pool=\"green\",code=\"2xx\"} " +
+                              std::to_string(green_2xx) + "\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_bytes_total{pool=\"blue\",direction=\"out\"} " +
+                              std::to_string(kWorkers * kRecordsPerWorker) + "\n"));
 }
 
 }  // namespace
