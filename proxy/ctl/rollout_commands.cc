@@ -38,6 +38,20 @@ json ReasonBody(const Session& session) {
   return body;
 }
 
+const char* ActionPath(RolloutAction action) {
+  switch (action) {
+    case RolloutAction::kPause:
+      return "/v1/rollout/pause";
+    case RolloutAction::kResume:
+      return "/v1/rollout/resume";
+    case RolloutAction::kAbort:
+      return "/v1/rollout/abort";
+    case RolloutAction::kPromote:
+      return "/v1/rollout/promote";
+  }
+  return "/v1/rollout/pause";  // unreachable: every action is named above
+}
+
 }  // namespace
 
 int RunRolloutStart(Session& session, const RolloutFlags& flags) {
@@ -64,21 +78,7 @@ int RunRolloutStatus(Session& session) {
 }
 
 int RunRolloutStep(Session& session, RolloutAction action) {
-  const char* path = "/v1/rollout/pause";
-  switch (action) {
-    case RolloutAction::kPause:
-      path = "/v1/rollout/pause";
-      break;
-    case RolloutAction::kResume:
-      path = "/v1/rollout/resume";
-      break;
-    case RolloutAction::kAbort:
-      path = "/v1/rollout/abort";
-      break;
-    case RolloutAction::kPromote:
-      path = "/v1/rollout/promote";
-      break;
-  }
+  const char* path = ActionPath(action);
   const json body = ReasonBody(session);
   const Reply reply = session.Change("POST", path, &body);
   if (reply.code == ExitCode::kConflict) {
