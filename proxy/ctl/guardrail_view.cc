@@ -143,10 +143,12 @@ std::string GuardrailSpecLine(const json& spec) {
   const auto per_check = limit("false_alarm");
   const auto budget = limit("budget_false_alarm");
   if (per_check || budget) {
-    std::string alarms = "false alarms at most";
-    if (per_check) alarms += " " + Figure(*per_check) + " per check";
+    // false_alarm bounds the breaches of a candidate that behaves like the baseline;
+    // budget_false_alarm those of one right at the edge of its budget (routing/guardrail.h).
+    std::string alarms = "false breaches at most";
+    if (per_check) alarms += " " + Figure(*per_check) + " per check like the baseline";
     if (per_check && budget) alarms += ",";
-    if (budget) alarms += " " + Figure(*budget) + " over a rollout";
+    if (budget) alarms += " " + Figure(*budget) + " at the budget's edge";
     add(alarms);
   }
   return text;

@@ -26,7 +26,8 @@ std::string VerdictLine(const nlohmann::json& verdict);
 
 // The rules of a "spec" object on one line, only those in force (a 0 limit is off):
 // "at least 50 requests per pool; error rate at most baseline + 0.01; p99 at most 1.5 x
-// baseline; false alarms at most 0.0001 per check, 0.05 over a rollout".
+// baseline; false breaches at most 0.0001 per check like the baseline, 0.05 at the budget's
+// edge".
 std::string GuardrailSpecLine(const nlohmann::json& spec);
 
 // `ctl status`'s line: "guardrails: healthy: ..." or "guardrails off (verdict only): ...",

@@ -38,7 +38,8 @@ TEST(GuardrailsView, BreachWithFiguresRulesAndTheWayToAcknowledge) {
             "green  candidate  100       5       0.0500      14.0\n"
             "\n"
             "rules: at least 50 requests per pool; error rate at most baseline + 0.01; p99 at "
-            "most 1.5 x baseline; false alarms at most 0.0001 per check, 0.05 over a rollout\n"
+            "most 1.5 x baseline; false breaches at most 0.0001 per check like the baseline, 0.05 "
+            "at the budget's edge\n"
             "breach: error_rate at 2025-11-25T20:20:20Z, rolled back, NOT ACKNOWLEDGED\n"
             "  green 5/100 errors vs blue 1/900\n"
             "  `cutover ctl guardrails ack --reason TEXT` acknowledges it\n"
@@ -78,7 +79,7 @@ TEST(GuardrailsView, OffHealthyAndNoBreach) {
                        0),
             0u)
       << view;
-  EXPECT_EQ(view.find("breach"), std::string::npos) << view;
+  EXPECT_EQ(view.find("\nbreach"), std::string::npos) << view;
 }
 
 TEST(VerdictLine, EveryKind) {
@@ -100,7 +101,8 @@ TEST(GuardrailSpecLine, OnlyTheRulesInForce) {
                                {"max_latency_ms", 250}}),
             "at least 100 requests per pool; error rate at most 2 x baseline; error rate at most "
             "0.05; p99.9 at most 250 ms");
-  EXPECT_EQ(GuardrailSpecLine({{"false_alarm", 0.001}}), "false alarms at most 0.001 per check");
+  EXPECT_EQ(GuardrailSpecLine({{"false_alarm", 0.001}}),
+            "false breaches at most 0.001 per check like the baseline");
   EXPECT_EQ(GuardrailSpecLine(json::object()), "");
   EXPECT_EQ(GuardrailSpecLine(json()), "");
 }
