@@ -197,15 +197,55 @@ std::vector<MetricFamily> CollectFamilies(const ExpositionInput& input) {
                                   static_cast<double>(certificate.not_after_unix)));
   }
 
+  MetricFamily breaches = Family(
+      "cutover_guardrail_breaches_total",
+      "Guardrail breaches of the candidate against the baseline, by rule.", MetricType::Counter);
+  for (const auto& [rule, count] : input.guardrail_breaches) {
+    breaches.metric.push_back(Counter({{"rule", rule}}, count));
+  }
+  MetricFamily verdict =
+      Family("cutover_guardrail_verdict", "1 for the latest guardrail verdict, 0 for the others.",
+             MetricType::Gauge);
+  if (!input.guardrail_verdict.empty()) {
+    for (const char* kind : {"healthy", "breach", "insufficient_data", "none"}) {
+      verdict.metric.push_back(
+          Gauge({{"verdict", kind}}, input.guardrail_verdict == kind ? 1.0 : 0.0));
+    }
+  }
+  MetricFamily rollout =
+      Family("cutover_rollout_step_percent",
+             "The progressive rollout's current step (candidate percent), labelled with its phase.",
+             MetricType::Gauge);
+  if (!input.rollout_phase.empty()) {
+    rollout.metric.push_back(Gauge({{"phase", input.rollout_phase}}, input.rollout_step_percent));
+  }
+
   MetricFamily build = Family("cutover_build_info", "Always 1; the labels say which build this is.",
                               MetricType::Gauge);
   build.metric.push_back(Gauge({{"version", input.version}}, 1.0));
 
   std::vector<MetricFamily> families;
-  for (MetricFamily* family :
-       {&requests, &durations, &upstream_durations, &decisions, &retries, &bytes, &weights,
-        &healthy, &errors, &endpoint_requests, &downstream_connections, &upstream_connections,
-        &ejections, &version, &changes, &expired, &expiry, &build}) {
+  for (MetricFamily* family : {&requests,
+                               &durations,
+                               &upstream_durations,
+                               &decisions,
+                               &retries,
+                               &bytes,
+                               &weights,
+                               &healthy,
+                               &errors,
+                               &endpoint_requests,
+                               &downstream_connections,
+                               &upstream_connections,
+                               &ejections,
+                               &version,
+                               &changes,
+                               &expired,
+                               &expiry,
+                               &breaches,
+                               &verdict,
+                               &rollout,
+                               &build}) {
     families.push_back(std::move(*family));
   }
   return families;

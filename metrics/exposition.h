@@ -47,6 +47,13 @@ struct ExpositionInput {
     int64_t not_after_unix = 0;
   };
   std::vector<Certificate> certificates;  // served by the TLS listeners
+  // Guardrail breaches since start, by rule (every rule listed, 0 included).
+  std::vector<std::pair<std::string, uint64_t>> guardrail_breaches;
+  // The latest verdict: "healthy", "breach", "insufficient_data" or "none" (1 for it, 0 for
+  // the others), and the rollout's phase and candidate weight (percent) when one ran.
+  std::string guardrail_verdict;
+  std::string rollout_phase;  // "" = no rollout ever started
+  double rollout_step_percent = 0;
   std::vector<const WorkerCounters*> shards;
 };
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "routing/guardrail.h"
 #include "routing/routing_table.h"
 
 namespace cutover::proxy {
@@ -115,6 +116,26 @@ struct MetricsConfig {
   uint16_t port = 0;
 };
 
+// `[guardrails]` (docs/guardrails.md): statistical verdicts on the candidate against the
+// baseline, evaluated every `interval` over the last `window`. Without the section the verdict
+// is still computed and shown (and gates a rollout's steps), but nothing acts on a breach.
+struct GuardrailsConfig {
+  enum class Action : uint8_t { kRollback, kPause };
+
+  bool enabled = false;  // the section is present
+  Millis window{30'000};
+  Millis interval{1'000};
+  routing::GuardrailSpec spec;
+  Action action = Action::kRollback;
+};
+
+// `[rollout]` (docs/guardrails.md): what a finished migration looks like.
+struct RolloutConfig {
+  // The candidate at 100 % for this long: the cutover is complete, and the API and `ctl status`
+  // suggest the next step.
+  Millis complete_after{600'000};
+};
+
 struct Config {
   ListenerConfig listener;
   AdminConfig admin;
@@ -127,6 +148,8 @@ struct Config {
   LimitConfig limits;
   LogConfig log;
   HeaderConfig headers;
+  GuardrailsConfig guardrails;
+  RolloutConfig rollout;
 };
 
 }  // namespace cutover::proxy

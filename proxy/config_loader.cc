@@ -423,6 +423,8 @@ class Loader {
   void ParseLog(const toml::table& root, LogConfig* out);
   void ParseAdmin(const toml::table& root, AdminConfig* out);
   void ParseMetrics(const toml::table& root, MetricsConfig* out);
+  void ParseGuardrails(const toml::table& root, GuardrailsConfig* out);
+  void ParseRollout(const toml::table& root, RolloutConfig* out);
   void ParseListenerTls(const toml::table& listener, ListenerTlsConfig* out);
   void ParseAdminTls(const toml::table& admin, AdminTlsConfig* out);
   // The keys [listener.tls] and [admin.tls] share (certificates, min_version, ciphers,
@@ -443,6 +445,9 @@ class Loader {
   std::optional<int64_t> ReadInteger(const toml::node& node, const std::string& path, int64_t min,
                                      int64_t max);
   std::optional<HostPort> ReadAddress(const toml::node& node, const std::string& path);
+  // A number (integer or float) in [min, max].
+  std::optional<double> ReadNumber(const toml::node& node, const std::string& path, double min,
+                                   double max);
   // A string that must be one of `choices`; returns its index.
   std::optional<std::size_t> ReadChoice(const toml::node& node, const std::string& path,
                                         std::initializer_list<std::string_view> choices);
@@ -476,9 +481,9 @@ class Loader {
 };
 
 void Loader::Load(const toml::table& root, Config* config) {
-  RejectUnknownKeys(
-      root, "",
-      {"listener", "admin", "metrics", "pools", "routing", "timeouts", "limits", "log", "headers"});
+  RejectUnknownKeys(root, "",
+                    {"listener", "admin", "metrics", "pools", "routing", "timeouts", "limits",
+                     "log", "headers", "guardrails", "rollout"});
   ParseListener(root, &config->listener);
   ParseAdmin(root, &config->admin);
   ParseMetrics(root, &config->metrics);
@@ -488,6 +493,13 @@ void Loader::Load(const toml::table& root, Config* config) {
   ParseLimits(root, &config->limits);
   ParseLog(root, &config->log);
   ParseHeaders(root, &config->headers);
+  ParseGuardrails(root, &config->guardrails);
+  ParseRollout(root, &config->rollout);
+  if (config->guardrails.enabled && !config->admin.enabled) {
+    Error("guardrails", LineOf(root.get("guardrails")->source()),
+          "needs the [admin] section: the admin thread runs the guardrails, its audit log "
+          "records their actions and its API acknowledges a breach");
+  }
   // Only a config that passed every check of ours goes to the router, so its error (which
   // should then be impossible) is never a duplicate of one already reported.
   if (errors_->empty()) CheckRoutingTable(root, config->routing);
@@ -1380,6 +1392,69 @@ void Loader::ParseTimeouts(const toml::table& root, TimeoutConfig* out) {
   ReadDuration(*timeouts, "timeouts", "drain", &out->drain);
 }
 
+void Loader::ParseGuardrails(const toml::table& root, GuardrailsConfig* out) {
+  const toml::table* guardrails = Section(root, "guardrails");
+  if (guardrails == nullptr) return;
+  out->enabled = true;
+  RejectUnknownKeys(
+      *guardrails, "guardrails",
+      {"window", "interval", "min_requests", "max_error_rate_increase", "max_error_rate_ratio",
+       "max_error_rate", "latency_quantile", "max_p99_ratio", "max_latency_ratio", "max_latency_ms",
+       "false_alarm", "budget_false_alarm", "action"});
+  if (ReadDuration(*guardrails, "guardrails", "window", &out->window) &&
+      (out->window < Millis(1'000) || out->window > Millis(600'000))) {
+    Error("guardrails.window", LineOf(guardrails->get("window")->source()),
+          "must be between 1s and 10m (the sliding windows keep 10 minutes)");
+  }
+  if (ReadDuration(*guardrails, "guardrails", "interval", &out->interval) &&
+      (out->interval < Millis(100) || out->interval > Millis(60'000))) {
+    Error("guardrails.interval", LineOf(guardrails->get("interval")->source()),
+          "must be between 100ms and 1m");
+  }
+  routing::GuardrailSpec& spec = out->spec;
+  ReadBounded(*guardrails, "guardrails", "min_requests", 1, 100'000'000, &spec.min_requests);
+  const auto number = [&](std::string_view key, double min, double max, double* into) {
+    if (const toml::node* node = guardrails->get(key)) {
+      if (std::optional<double> value = ReadNumber(*node, KeyPath("guardrails", key), min, max)) {
+        *into = *value;
+      }
+    }
+  };
+  number("max_error_rate_increase", 0, 1, &spec.max_error_rate_increase);
+  number("max_error_rate_ratio", 0, 1e6, &spec.max_error_rate_ratio);
+  number("max_error_rate", 0, 1, &spec.max_error_rate);
+  number("latency_quantile", 0.5, 0.999, &spec.latency_quantile);
+  // DESIGN §10 names it max_p99_ratio; max_latency_ratio says the same for any quantile.
+  if (guardrails->get("max_p99_ratio") && guardrails->get("max_latency_ratio")) {
+    Error("guardrails.max_latency_ratio", LineOf(guardrails->get("max_latency_ratio")->source()),
+          "give max_p99_ratio or max_latency_ratio, not both (they are the same setting)");
+  }
+  number("max_p99_ratio", 0, 1e6, &spec.max_latency_ratio);
+  number("max_latency_ratio", 0, 1e6, &spec.max_latency_ratio);
+  number("max_latency_ms", 0, 3'600'000, &spec.max_latency_ms);
+  number("min_latency_increase_ms", 0, 3'600'000, &spec.min_latency_increase_ms);
+  number("false_alarm", 1e-12, 0.5, &spec.false_alarm);
+  number("budget_false_alarm", 1e-12, 0.5, &spec.budget_false_alarm);
+  if (const toml::node* node = guardrails->get("action")) {
+    if (std::optional<std::size_t> choice =
+            ReadChoice(*node, "guardrails.action", {"rollback", "pause"})) {
+      out->action =
+          *choice == 0 ? GuardrailsConfig::Action::kRollback : GuardrailsConfig::Action::kPause;
+    }
+  }
+  if (const std::string problem = routing::ValidateGuardrailSpec(spec); !problem.empty()) {
+    Error("guardrails", LineOf(guardrails->source()), problem);
+  }
+}
+
+void Loader::ParseRollout(const toml::table& root, RolloutConfig* out) {
+  const toml::table* rollout = Section(root, "rollout");
+  if (rollout == nullptr) return;
+  RejectUnknownKeys(*rollout, "rollout", {"complete_after"});
+  ReadDuration(*rollout, "rollout", "complete_after", &out->complete_after,
+               DurationUnits::kUpToDays);
+}
+
 void Loader::ParseLimits(const toml::table& root, LimitConfig* out) {
   const toml::table* limits = Section(root, "limits");
   if (limits == nullptr) return;
@@ -1676,6 +1751,24 @@ std::optional<int64_t> Loader::ReadInteger(const toml::node& node, const std::st
       max == INT64_MAX ? "must be " + std::to_string(min) + " or more"
                        : "must be between " + std::to_string(min) + " and " + std::to_string(max);
   Error(path, LineOf(node.source()), range + ", got " + std::to_string(number));
+  return std::nullopt;
+}
+
+std::optional<double> Loader::ReadNumber(const toml::node& node, const std::string& path,
+                                         double min, double max) {
+  double number = 0;
+  if (const auto* integer = node.as_integer()) {
+    number = static_cast<double>(integer->get());
+  } else if (const auto* floating = node.as_floating_point()) {
+    number = floating->get();
+  } else {
+    TypeError(node, path, "a number");
+    return std::nullopt;
+  }
+  if (number >= min && number <= max) return number;  // false for NaN
+  char range[128];
+  std::snprintf(range, sizeof range, "must be between %g and %g, got %g", min, max, number);
+  Error(path, LineOf(node.source()), range);
   return std::nullopt;
 }
 

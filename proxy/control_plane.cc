@@ -35,9 +35,13 @@ std::map<std::string, json> RulesByName(const json& live) {
 void DiffLive(const json& before_live, const json& after_live, json* before, json* after) {
   *before = json::object();
   *after = json::object();
-  if (before_live.at("weights") != after_live.at("weights")) {
-    (*before)["weights"] = before_live.at("weights");
-    (*after)["weights"] = after_live.at("weights");
+  for (const char* key : {"weights", "baseline", "candidate"}) {
+    const json& old_value = before_live.contains(key) ? before_live.at(key) : json();
+    const json& new_value = after_live.contains(key) ? after_live.at(key) : json();
+    if (old_value != new_value) {
+      (*before)[key] = old_value;
+      (*after)[key] = new_value;
+    }
   }
   const auto old_rules = RulesByName(before_live);
   const auto new_rules = RulesByName(after_live);
@@ -65,7 +69,10 @@ json ErrorBody(const admin::FieldError& error) {
 
 json LiveRouting(const routing::RoutingSpec& spec) {
   json state = admin::StateToJson(spec, 0);
-  return {{"weights", std::move(state["weights"])}, {"rules", std::move(state["rules"])}};
+  return {{"weights", std::move(state["weights"])},
+          {"rules", std::move(state["rules"])},
+          {"baseline", std::move(state["baseline"])},
+          {"candidate", std::move(state["candidate"])}};
 }
 
 bool ApplyLiveRouting(const json& live, const routing::RoutingSpec& base, routing::RoutingSpec* out,
@@ -76,7 +83,20 @@ bool ApplyLiveRouting(const json& live, const routing::RoutingSpec& base, routin
     return false;
   }
   routing::RoutingSpec next = base;
-  if (!admin::ApplyWeights(live.at("weights"), base, &next, error)) return false;
+  for (const auto& [key, role] : {std::pair<const char*, std::string*>{"baseline", &next.baseline},
+                                  {"candidate", &next.candidate}}) {
+    if (!live.contains(key)) continue;  // a state file from before roles could change
+    const json& name = live.at(key);
+    if (name.is_null()) {
+      role->clear();
+    } else if (name.is_string()) {
+      *role = name.get<std::string>();
+    } else {
+      *error = {key, "expected a pool name or null"};
+      return false;
+    }
+  }
+  if (!admin::ApplyWeights(live.at("weights"), next, &next, error)) return false;
   next.rules.clear();
   for (const json& rule : live.at("rules")) {
     routing::RuleSpec parsed;
@@ -124,6 +144,9 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
     if (text) {
       try {
         version_ = state.at("version").get<uint64_t>();
+        if (state.contains("rollout") && state.at("rollout").is_object()) {
+          rollout_ = state.at("rollout");
+        }
         for (const json& entry : state.at("history")) {
           // The checksum says we wrote it; the shape is still checked so that no later use
           // of an entry can throw on the admin thread.
@@ -196,7 +219,7 @@ bool ControlPlane::Start(const Config& config, bool discard_state, std::string* 
     *error = "audit log " + admin_.audit_log + ": " + *error;
     return false;
   }
-  if (!Persist(version_, config_digest_, history_, error)) {
+  if (!Persist(version_, config_digest_, history_, rollout_, error)) {
     *error = "state file " + path + ": " + *error;
     return false;
   }
@@ -226,6 +249,17 @@ uint64_t ControlPlane::version() const {
 
 ControlAnswer ControlPlane::Change(const ChangeRequest& request, const Mutation& mutation) {
   std::lock_guard<std::mutex> lock(mutex_);
+  return ChangeLocked(request, mutation, nullptr);
+}
+
+ControlAnswer ControlPlane::Change(const ChangeRequest& request, const Mutation& mutation,
+                                   const json& rollout) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return ChangeLocked(request, mutation, &rollout);
+}
+
+ControlAnswer ControlPlane::ChangeLocked(const ChangeRequest& request, const Mutation& mutation,
+                                         const json* rollout) {
   if (request.if_match && *request.if_match != version_) {
     return Reject(request, 409,
                   {"If-Match", "the live version is " + std::to_string(version_) + ", not " +
@@ -240,31 +274,35 @@ ControlAnswer ControlPlane::Change(const ChangeRequest& request, const Mutation&
   }
   Config config = snapshot_->config;
   config.routing = next;
-  return Commit(request, std::move(next), config);
+  return Commit(request, std::move(next), config, rollout);
 }
 
 ControlAnswer ControlPlane::Revert(const ChangeRequest& request, uint64_t version) {
-  // Runs under Change's lock, so it reads history_ safely.
-  return Change(request, [this, version](const routing::RoutingSpec& current,
-                                         routing::RoutingSpec* next, admin::FieldError* error) {
-    for (const Version& entry : history_) {
-      if (entry.version != version) continue;
-      if (!ApplyLiveRouting(entry.live, current, next, error)) {
-        error->message = "version " + std::to_string(version) +
-                         " does not fit the current pools: " + error->message;
-        return 400;
-      }
-      return 0;
-    }
-    *error = {"version", "version " + std::to_string(version) +
-                             " is not in the history (the last " + std::to_string(kHistoryLimit) +
-                             " versions are kept)"};
-    return 404;
-  });
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Runs under the lock, so it reads history_ safely.
+  return ChangeLocked(
+      request,
+      [this, version](const routing::RoutingSpec& current, routing::RoutingSpec* next,
+                      admin::FieldError* error) {
+        for (const Version& entry : history_) {
+          if (entry.version != version) continue;
+          if (!ApplyLiveRouting(entry.live, current, next, error)) {
+            error->message = "version " + std::to_string(version) +
+                             " does not fit the current pools: " + error->message;
+            return 400;
+          }
+          return 0;
+        }
+        *error = {"version", "version " + std::to_string(version) +
+                                 " is not in the history (the last " +
+                                 std::to_string(kHistoryLimit) + " versions are kept)"};
+        return 404;
+      },
+      nullptr);
 }
 
 ControlAnswer ControlPlane::Commit(const ChangeRequest& request, routing::RoutingSpec next,
-                                   const Config& config) {
+                                   const Config& config, const json* rollout) {
   const uint64_t version = version_ + 1;
   std::string error;
   std::shared_ptr<const routing::RoutingTable> table =
@@ -279,7 +317,8 @@ ControlAnswer ControlPlane::Commit(const ChangeRequest& request, routing::Routin
   DiffLive(CurrentLive(), after_live, &before, &after);
   std::deque<Version> history = history_;
   Remember(&history, version, request, std::move(after_live));
-  if (!Persist(version, config_digest_, history, &error)) {
+  const json& next_rollout = rollout != nullptr ? *rollout : rollout_;
+  if (!Persist(version, config_digest_, history, next_rollout, &error)) {
     Log(LogLevel::kError, "admin: state file %s: %s; change refused", admin_.state_file.c_str(),
         error.c_str());
     return Reject(request, 500, {"", "cannot write the state file; nothing changed"});
@@ -294,6 +333,7 @@ ControlAnswer ControlPlane::Commit(const ChangeRequest& request, routing::Routin
   snapshot_ = std::move(snapshot);
   version_ = version;
   history_ = std::move(history);
+  if (rollout != nullptr) rollout_ = *rollout;
 
   json body = admin::StateToJson(next, version_);
   body["switch_us"] = switch_us;
@@ -350,7 +390,7 @@ bool ControlPlane::ApplyConfig(const Config& next, const Caller& caller, std::st
   DiffLive(CurrentLive(), after_live, &before, &after);
   std::deque<Version> history = history_;
   Remember(&history, version, request, std::move(after_live));
-  if (!Persist(version, digest, history, error)) {
+  if (!Persist(version, digest, history, rollout_, error)) {
     *error = "state file " + admin_.state_file + ": " + *error;
     return false;
   }
@@ -367,6 +407,42 @@ bool ControlPlane::ApplyConfig(const Config& next, const Caller& caller, std::st
   config_digest_ = digest;
   history_ = std::move(history);
   return true;
+}
+
+bool ControlPlane::Record(const ChangeRequest& request, const json& details, const json& rollout,
+                          std::string* error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!rollout.is_null()) {
+    if (!Persist(version_, config_digest_, history_, rollout, error)) {
+      *error = "state file " + admin_.state_file + ": " + *error;
+      return false;
+    }
+  }
+  if (!Audit(request, nullptr, details, "ok", version_)) {
+    if (!rollout.is_null()) RestoreStateFile();
+    *error = "cannot append to the audit log " + admin_.audit_log;
+    return false;
+  }
+  if (!rollout.is_null()) {
+    state_file_text_ = std::move(pending_state_file_text_);
+    rollout_ = rollout;
+  }
+  return true;
+}
+
+json ControlPlane::rollout() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return rollout_;
+}
+
+int64_t ControlPlane::HeldSince(const std::function<bool(const json& live)>& held) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int64_t since = 0;
+  for (const Version& entry : history_) {
+    if (!held(entry.live)) break;
+    since = entry.unix_ms;
+  }
+  return since;
 }
 
 json ControlPlane::History(std::size_t limit) const {
@@ -427,7 +503,8 @@ void ControlPlane::ReopenAuditLog() {
 }
 
 bool ControlPlane::Persist(uint64_t version, const std::string& digest,
-                           const std::deque<Version>& history, std::string* error) {
+                           const std::deque<Version>& history, const json& rollout,
+                           std::string* error) {
   if (!admin_.enabled || admin_.state_file.empty()) return true;
   // The compact state exactly as json::dump() would print it (keys in sorted order), built
   // from entries serialised once each, so a change costs one entry, not the whole history.
@@ -436,7 +513,9 @@ bool ControlPlane::Persist(uint64_t version, const std::string& digest,
     if (i > 0) state += ',';
     state += history[i].text;
   }
-  state += "],\"routing\":" + CompactJson(history.front().live) +
+  state += "]";
+  if (!rollout.is_null()) state += ",\"rollout\":" + CompactJson(rollout);
+  state += ",\"routing\":" + CompactJson(history.front().live) +
            ",\"version\":" + std::to_string(version) + "}";
   pending_state_file_text_ = admin::WrapCompactState(state, admin::UnixMillisNow());
   return admin::WriteStateFileAtomically(admin_.state_file, pending_state_file_text_, error);

@@ -89,6 +89,25 @@ class ControlPlane {
   // "switch_us" and "workers", or an error body {"error", "field"}.
   ControlAnswer Change(const ChangeRequest& request, const Mutation& mutation);
 
+  // The same, also persisting `rollout` (the progressive rollout's state, GuardrailLoop) in the
+  // same state file write as the change: a step and its weight are acknowledged together.
+  ControlAnswer Change(const ChangeRequest& request, const Mutation& mutation,
+                       const nlohmann::json& rollout);
+
+  // Audits an event that changes no routing (a guardrail pause, an acknowledged breach, a
+  // rollout paused or resumed) and, when `rollout` is not null, persists it. False when the
+  // audit log or the state file could not be written; nothing is persisted then.
+  bool Record(const ChangeRequest& request, const nlohmann::json& details,
+              const nlohmann::json& rollout, std::string* error);
+
+  // The rollout state the state file held at Start() (null when none).
+  nlohmann::json rollout() const;
+
+  // The history's newest run of versions whose live weights satisfy `held`: the time of the
+  // oldest version in that run (unix ms), or 0 when the running version does not. For "the
+  // candidate has held 100 % since".
+  int64_t HeldSince(const std::function<bool(const nlohmann::json& live)>& held) const;
+
   // Restores the weights and rules of `version` from the history as a new version.
   ControlAnswer Revert(const ChangeRequest& request, uint64_t version);
 
@@ -130,12 +149,14 @@ class ControlPlane {
 
   // The steps after a change validated: build, persist, audit, publish, remember.
   ControlAnswer Commit(const ChangeRequest& request, routing::RoutingSpec next,
-                       const Config& config);
+                       const Config& config, const nlohmann::json* rollout);
+  ControlAnswer ChangeLocked(const ChangeRequest& request, const Mutation& mutation,
+                             const nlohmann::json* rollout);
   ControlAnswer Reject(const ChangeRequest& request, int status, const admin::FieldError& error,
                        nlohmann::json extra = nlohmann::json::object());
   // Writes the state file: the live routing of `history.front()` (the version being written).
   bool Persist(uint64_t version, const std::string& digest, const std::deque<Version>& history,
-               std::string* error);
+               const nlohmann::json& rollout, std::string* error);
   // After a failed audit append: writes back the exact bytes of the last acknowledged state.
   void RestoreStateFile();
   // The live routing of the running version (the history's newest entry).
@@ -155,6 +176,7 @@ class ControlPlane {
   uint64_t version_ = 1;
   std::string config_digest_;    // of the config's routing section the live state started from
   std::deque<Version> history_;  // newest first
+  nlohmann::json rollout_;       // persisted with the routing; null when no rollout ran
   std::string state_file_text_;  // what the state file holds for the running version
   std::string pending_state_file_text_;  // written for a change not yet acknowledged
   admin::AuditLog audit_;
@@ -164,7 +186,9 @@ class ControlPlane {
 };
 
 // The live part of a routing spec as the state file and the history keep it:
-// {"weights": {...}, "rules": [...]} in the API's shape (secrets never appear in it).
+// {"weights": {...}, "rules": [...], "baseline": ..., "candidate": ...} in the API's shape
+// (secrets never appear in it). The roles change only by `POST /v1/promote-baseline`; older
+// state files lack them, and then the config's stand.
 nlohmann::json LiveRouting(const routing::RoutingSpec& spec);
 
 // `base` with the weights and rules of `live`; false with *error if they do not fit it (a

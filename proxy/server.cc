@@ -251,21 +251,41 @@ bool Server::StartMetricsListener(const MetricsConfig& config, std::string* erro
   return true;
 }
 
+namespace {
+
+// The workers record on their loop clock (uv_now: CLOCK_MONOTONIC in ms); read on the same.
+int64_t MonotonicMillis() {
+  return static_cast<int64_t>(uv_hrtime() / 1'000'000);
+}
+
+}  // namespace
+
 bool Server::StartAdmin(const Config& config, std::string* error) {
   api_ = std::make_unique<admin::AdminApi>(&control_);
+  guardrails_ = std::make_unique<GuardrailLoop>(
+      &control_, [this](const std::string& pool, int64_t window_ms, PoolObservation* out) {
+        return ObservePool(pool, window_ms, out);
+      });
+  guardrails_->Restore(MonotonicMillis());
+  api_->SetGuardrails(guardrails_.get(), &MonotonicMillis);
   if (!config.admin.tokens_file.empty() && !LoadTokens(config.admin.tokens_file, error)) {
     return false;
   }
   api_->SetReload([this](const Caller& caller) { return ReloadFromAdmin(caller); });
   api_->SetMetrics([this] { return ScrapeMetrics(); });
-  api_->SetCompare(
-      [this](int64_t window_ms) { return admin::CompareJson(ReadWindows(window_ms, false)); });
+  api_->SetCompare([this](int64_t window_ms) {
+    nlohmann::json compare = admin::CompareJson(ReadWindows(window_ms, false));
+    compare["guardrail"] = guardrails_->VerdictJson();
+    return compare;
+  });
   api_->SetTls([this] { return TlsStatus(); }, [this] { return ReloadTls(); });
   api_->SetSeries(
       [this](int64_t window_ms) { return admin::SeriesJson(ReadWindows(window_ms, true)); });
   admin::AdminApi* api = api_.get();
   admin_server_ = std::make_unique<admin::AdminServer>(
       [api](const admin::AdminRequest& request) { return api->Handle(request); });
+  GuardrailLoop* loop = guardrails_.get();
+  admin_server_->SetTicker([loop] { loop->Tick(MonotonicMillis()); });
   const AdminTlsConfig& tls = config.admin.tls;
   if (tls.server.enabled) {
     if (!StartAdminTls(tls, error)) return false;
@@ -523,6 +543,15 @@ metrics::ExpositionInput Server::GatherMetrics() const {
   input.changes_rejected = control_.changes_rejected();
   input.expired_rules = table.ExpiredRules(time(nullptr));
   input.version = kCutoverVersion;
+  if (guardrails_) {
+    const GuardrailLoop::MetricsView view = guardrails_->Metrics();
+    for (std::size_t r = 0; r < GuardrailLoop::kRuleNames.size(); ++r) {
+      input.guardrail_breaches.emplace_back(GuardrailLoop::kRuleNames[r], view.breaches[r]);
+    }
+    input.guardrail_verdict = view.verdict;
+    input.rollout_phase = view.rollout_phase;
+    input.rollout_step_percent = view.rollout_step_percent;
+  }
   for (const auto& [listener, tls] :
        {std::pair<const char*, const ListenerTls*>{"proxy", listener_tls_.get()},
         {"admin", admin_tls_.get()}}) {
@@ -539,8 +568,7 @@ metrics::ExpositionInput Server::GatherMetrics() const {
 admin::WindowReport Server::ReadWindows(int64_t window_ms, bool slot_by_slot) const {
   const std::shared_ptr<const Snapshot> snapshot = control_.snapshot();
   const routing::RoutingTable& table = *snapshot->routing;
-  // The workers record on their loop clock (uv_now: CLOCK_MONOTONIC in ms); read on the same.
-  const int64_t now_ms = static_cast<int64_t>(uv_hrtime() / 1'000'000);
+  const int64_t now_ms = MonotonicMillis();
   const nlohmann::json weights = admin::StateToJson(table.spec(), table.version())["weights"];
   admin::WindowReport report{.version = table.version(),
                              .baseline = table.baseline(),
@@ -561,6 +589,22 @@ admin::WindowReport Server::ReadWindows(int64_t window_ms, bool slot_by_slot) co
     }
   }
   return report;
+}
+
+bool Server::ObservePool(const std::string& name, int64_t window_ms, PoolObservation* out) const {
+  const std::shared_ptr<const Snapshot> snapshot = control_.snapshot();
+  const auto& pools = snapshot->routing->pools();
+  const auto found = std::find_if(pools.begin(), pools.end(),
+                                  [&](const routing::PoolSpec& pool) { return pool.name == name; });
+  if (found == pools.end()) return false;
+  const std::size_t p = static_cast<std::size_t>(found - pools.begin());
+  const int64_t now_ms = MonotonicMillis();
+  *out = {};
+  for (const auto& worker : ListedWorkers()) {
+    out->window.Merge(worker->counters().Recent(p, now_ms, window_ms));
+    out->requests_total += worker->counters().Requests(p);
+  }
+  return true;
 }
 
 uint64_t Server::RequestsForPool(std::size_t pool) const {

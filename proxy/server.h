@@ -27,6 +27,7 @@
 #include "proxy/admin/compare_json.h"
 #include "proxy/config.h"
 #include "proxy/control_plane.h"
+#include "proxy/guardrail_loop.h"
 #include "proxy/health_checker.h"
 #include "proxy/listener_tls.h"
 #include "proxy/snapshot.h"
@@ -87,6 +88,8 @@ class Server {
   // Any thread (the admin thread): the workers' sliding windows over the last `window_ms`,
   // merged, in total (`GET /v1/compare`) or slot by slot (`GET /v1/series`).
   admin::WindowReport ReadWindows(int64_t window_ms, bool slot_by_slot) const;
+  // The guardrail loop's view of pool `name` (admin thread); false when there is no such pool.
+  bool ObservePool(const std::string& name, int64_t window_ms, PoolObservation* out) const;
   void BeginShutdown(bool immediate);
   void WarnAboutExpiredRules() const;
 
@@ -118,6 +121,7 @@ class Server {
   SwitchSignal switched_;  // workers say when they have applied a snapshot
   ControlPlane control_{&health_, &switched_};
   metrics::ShardCollector collector_{[this] { return GatherMetrics(); }};
+  std::unique_ptr<GuardrailLoop> guardrails_;  // with the admin API, whose thread runs it
   std::unique_ptr<admin::AdminApi> api_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   std::unique_ptr<admin::AdminServer> metrics_server_;  // [metrics] address, when set

@@ -160,6 +160,11 @@ LatencyFigures JudgeLatency(const GuardrailSpec& spec, std::span<const uint64_t>
   f.baseline_quantile_ms = Ms(baseline.QuantileUs(spec.latency_quantile));
   f.candidate_quantile_ms = Ms(candidate.QuantileUs(spec.latency_quantile));
   if (spec.max_latency_ratio > 0) JudgeLatencyRatio(spec, baseline, candidate, &f, &breaches->rate);
+  // Practical significance: a real but tiny slowdown (1.4 ms to 3 ms on a fresh pool) is not
+  // worth a rollback. Only removes breaches, so the false-alarm bounds still hold.
+  if (f.candidate_quantile_ms - f.baseline_quantile_ms < spec.min_latency_increase_ms) {
+    breaches->rate = false;
+  }
   if (spec.max_latency_ms > 0) JudgeLatencyCeiling(spec, candidate, &f, &breaches->ceiling);
   return f;
 }
@@ -198,6 +203,9 @@ std::string ValidateGuardrailSpec(const GuardrailSpec& spec) {
     return "max_latency_ratio must be 0 (off) or at least 1";
   }
   if (!InRange(spec.max_latency_ms, 0, 1e12)) return "max_latency_ms must be 0 (off) or more";
+  if (!InRange(spec.min_latency_increase_ms, 0, 1e12)) {
+    return "min_latency_increase_ms must be 0 or more";
+  }
   if (!(spec.false_alarm > 0 && spec.false_alarm <= 0.5)) {
     return "false_alarm must be above 0 and at most 0.5";
   }

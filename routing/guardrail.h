@@ -109,8 +109,11 @@ struct GuardrailSpec {
   double latency_quantile = 0.99;         // q
   double max_latency_ratio = 1.5;         // candidate q-quantile / baseline q-quantile
   double max_latency_ms = 0;              // ceiling on the candidate's q-quantile
-  double false_alarm = 1e-4;              // per evaluation and rule, for a healthy candidate
-  double budget_false_alarm = 0.05;       // per evaluation, for one at its budget's edge
+  // The latency ratio rule also needs the candidate's q-quantile this many ms above the
+  // baseline's (estimates): sub-millisecond services differ by ratios nobody cares about.
+  double min_latency_increase_ms = 5;
+  double false_alarm = 1e-4;         // per evaluation and rule, for a healthy candidate
+  double budget_false_alarm = 0.05;  // per evaluation, for one at its budget's edge
 };
 
 // Empty when the spec is usable, else what is wrong with which field.

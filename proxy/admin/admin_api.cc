@@ -9,6 +9,7 @@
 
 #include "proxy/admin/audit_log.h"
 #include "proxy/admin/dashboard_page.h"
+#include "proxy/admin/rollout_body.h"
 #include "proxy/admin/state_json.h"
 #include "proxy/duration.h"
 #include "proxy/log.h"
@@ -316,7 +317,83 @@ AdminResponse AdminApi::Route(const AdminRequest& request, const Principal& prin
     if (method != "GET") return MethodNotAllowed("GET");
     return Answer(200, control_->Health());
   }
+  if (path == "/v1/promote-baseline") {
+    if (method != "POST") return MethodNotAllowed("POST");
+    std::string reason;
+    FieldError error;
+    if (!ParseReasonBody(request.body, false, &reason, nullptr, &error)) {
+      return Refuse(request, &principal, "promote-baseline", 400, error.field, error.message);
+    }
+    AdminRequest with_reason = request;
+    if (!reason.empty() && request.Header("x-cutover-reason") == nullptr) {
+      with_reason.headers.emplace_back("x-cutover-reason", reason);
+    }
+    return Mutate(with_reason, principal, "promote-baseline", &admin::PromoteBaseline);
+  }
+  if (guardrails_ != nullptr) {
+    if (path == "/v1/guardrails" || path == "/v1/guardrails/ack") {
+      return Guardrails(request, principal);
+    }
+    constexpr std::string_view kRollout = "/v1/rollout";
+    if (path == kRollout) return Rollout(request, principal, "");
+    if (path.size() > kRollout.size() + 1 &&
+        path.compare(0, kRollout.size() + 1, "/v1/rollout/") == 0) {
+      return Rollout(request, principal, std::string_view(path).substr(kRollout.size() + 1));
+    }
+  }
   return Error(404, "", "no such endpoint: " + path + " (see docs/admin-api.md)");
+}
+
+AdminResponse AdminApi::Guardrails(const AdminRequest& request, const Principal& principal) {
+  if (request.path == "/v1/guardrails") {
+    if (request.method != "GET") return MethodNotAllowed("GET");
+    return Answer(200, guardrails_->GuardrailsJson());
+  }
+  if (request.method != "POST") return MethodNotAllowed("POST");
+  std::string reason;
+  bool resume = false;
+  FieldError error;
+  if (!ParseReasonBody(request.body, true, &reason, &resume, &error)) {
+    return Refuse(request, &principal, "guardrail.ack", 400, error.field, error.message);
+  }
+  ControlAnswer answer = guardrails_->Acknowledge(principal.caller, reason, resume, now_ms_());
+  return Answer(answer.status, std::move(answer.body));
+}
+
+AdminResponse AdminApi::Rollout(const AdminRequest& request, const Principal& principal,
+                                std::string_view command) {
+  const int64_t now = now_ms_();
+  if (command.empty()) {
+    if (request.method == "GET") return Answer(200, guardrails_->RolloutJson(now));
+    if (request.method != "POST") return MethodNotAllowed("GET, POST");
+    const json body = json::parse(request.body, nullptr, false);
+    RolloutRequest parsed;
+    FieldError error;
+    if (!ParseRolloutBody(body, &parsed, &error)) {
+      return Refuse(request, &principal, "rollout.start", 400, error.field, error.message);
+    }
+    ControlAnswer answer =
+        guardrails_->StartRollout(principal.caller, parsed.plan, parsed.reason, now);
+    return Answer(answer.status, std::move(answer.body));
+  }
+  using Command = GuardrailLoop::RolloutCommand;
+  std::optional<Command> which;
+  if (command == "pause") which = Command::kPause;
+  if (command == "resume") which = Command::kResume;
+  if (command == "abort") which = Command::kAbort;
+  if (command == "promote") which = Command::kPromote;
+  if (!which) {
+    return Error(404, "", "no such endpoint: " + request.path + " (see docs/admin-api.md)");
+  }
+  if (request.method != "POST") return MethodNotAllowed("POST");
+  std::string reason;
+  FieldError error;
+  if (!ParseReasonBody(request.body, false, &reason, nullptr, &error)) {
+    return Refuse(request, &principal, "rollout." + std::string(command), 400, error.field,
+                  error.message);
+  }
+  ControlAnswer answer = guardrails_->CommandRollout(*which, principal.caller, reason, now);
+  return Answer(answer.status, std::move(answer.body));
 }
 
 AdminResponse AdminApi::Mutate(const AdminRequest& request, const Principal& principal,

@@ -18,6 +18,7 @@
 #include "proxy/admin/client_roles.h"
 #include "proxy/admin/tokens.h"
 #include "proxy/control_plane.h"
+#include "proxy/guardrail_loop.h"
 
 namespace cutover::proxy::admin {
 
@@ -54,6 +55,13 @@ class AdminApi {
   }
   // `GET /v1/series?window=10m`: the same, slot by slot, for the dashboard's lines.
   void SetSeries(Comparer series) { series_ = std::move(series); }
+  // `/v1/guardrails` and `/v1/rollout`: the loop that judges and ramps the candidate (it runs
+  // on this same admin thread), and its clock (the workers' monotonic milliseconds). Set once,
+  // before start; without it those endpoints are 404.
+  void SetGuardrails(GuardrailLoop* loop, std::function<int64_t()> now_ms) {
+    guardrails_ = loop;
+    now_ms_ = std::move(now_ms);
+  }
 
  private:
   struct Principal {
@@ -77,6 +85,10 @@ class AdminApi {
                             const Comparer& read);
   AdminResponse Reload(const AdminRequest& request, const Principal& principal);
   AdminResponse ReloadTls(const AdminRequest& request, const Principal& principal);
+  AdminResponse Guardrails(const AdminRequest& request, const Principal& principal);
+  // `/v1/rollout` and `/v1/rollout/COMMAND`.
+  AdminResponse Rollout(const AdminRequest& request, const Principal& principal,
+                        std::string_view command);
   // A refused mutating call that never reached the control plane still goes to the audit log.
   AdminResponse Refuse(const AdminRequest& request, const Principal* principal,
                        std::string_view action, int status, std::string field, std::string message);
@@ -92,6 +104,8 @@ class AdminApi {
   Comparer series_;
   TlsStatus tls_status_;
   TlsReloader tls_reload_;
+  GuardrailLoop* guardrails_ = nullptr;
+  std::function<int64_t()> now_ms_;
 };
 
 }  // namespace cutover::proxy::admin

@@ -446,6 +446,8 @@ AdminServer::AdminServer(AdminHandler handler) : handler_(std::move(handler)) {
   stop_async_.data = this;
   uv_timer_init(&loop_, &idle_timer_);
   idle_timer_.data = this;
+  uv_timer_init(&loop_, &tick_timer_);
+  tick_timer_.data = this;
 }
 
 AdminServer::~AdminServer() {
@@ -459,6 +461,9 @@ bool AdminServer::Start(const AdminConfig& config, std::string* error) {
   if (!config.host.empty() && !ListenTcp(config.host, config.port, error)) return false;
   uv_timer_start(&idle_timer_, &UvCallback<&AdminServer::OnIdleTimer>::Call, kIdleTimeoutMs / 4,
                  kIdleTimeoutMs / 4);
+  if (tick_) {
+    uv_timer_start(&tick_timer_, &UvCallback<&AdminServer::OnTickTimer>::Call, kTickMs, kTickMs);
+  }
   thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
   return true;
 }
@@ -576,10 +581,15 @@ void AdminServer::Stop() {
   thread_.join();
 }
 
+void AdminServer::OnTickTimer() {
+  tick_();
+}
+
 void AdminServer::OnStop() {
   for (AdminConnection* connection : connections_) connection->Close();
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   if (unix_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&unix_listener_), nullptr);
   if (tcp_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&tcp_listener_), nullptr);
   if (!socket_path_.empty()) unlink(socket_path_.c_str());

@@ -9,8 +9,8 @@
 // admin thread and may block briefly (a change waits for every worker to switch).
 //
 // Ownership: the Server owns the AdminServer. The AdminServer owns its loop, its listeners,
-// its wake-up async and every AdminConnection (each connection owns its stream handle and
-// is deleted in that handle's close callback). Stop() may be called from any thread.
+// its wake-up async, its timers and every AdminConnection (each connection owns its stream handle
+// and is deleted in that handle's close callback). Stop() may be called from any thread.
 #pragma once
 
 #include <uv.h>
@@ -78,6 +78,11 @@ class AdminServer {
   // the caller owns and keeps alive until Stop(); nullptr (the default) = plain HTTP.
   void SetTls(const ListenerTls* tls) { tls_ = tls; }
 
+  // Before Start(): `tick` runs on the admin thread every kTickMs (the guardrail loop keeps its
+  // own interval on top, so a reload can change it without touching this timer).
+  static constexpr uint64_t kTickMs = 100;
+  void SetTicker(std::function<void()> tick) { tick_ = std::move(tick); }
+
   // Opens the listeners the config asks for (on the calling thread, so a bad path or a busy
   // port fails the start) and starts the admin thread.
   bool Start(const AdminConfig& config, std::string* error);
@@ -100,13 +105,16 @@ class AdminServer {
   void Accept(uv_stream_t* listener, bool unix_socket);
   void OnStop();
   void OnIdleTimer();
+  void OnTickTimer();
 
   AdminHandler handler_;
+  std::function<void()> tick_;
   uv_loop_t loop_;
   uv_pipe_t unix_listener_;
   uv_tcp_t tcp_listener_;
   uv_async_t stop_async_;
   uv_timer_t idle_timer_;  // closes connections silent for too long
+  uv_timer_t tick_timer_;  // runs tick_, when set
   bool unix_listening_ = false;
   bool tcp_listening_ = false;
   std::string socket_path_;  // unlinked on stop

@@ -38,12 +38,6 @@ bool Fail(FieldError* error, std::string field, std::string message) {
 
 // --- Output -------------------------------------------------------------------------------
 
-// Basis points as a percent number: an integer when whole, so that 90 reads back as 90, not 90.0.
-json Percent(uint64_t basis_points) {
-  if (basis_points % 100 == 0) return basis_points / 100;
-  return static_cast<double>(basis_points) / 100.0;
-}
-
 // "host:port", IPv6 hosts in brackets (RFC 3986 §3.2.2), as the config writes endpoints.
 std::string EndpointAddress(const routing::EndpointSpec& endpoint) {
   const bool ipv6 = endpoint.host.find(':') != std::string::npos;
@@ -172,26 +166,6 @@ const routing::PoolSpec* FindPool(const routing::RoutingSpec& spec, std::string_
   for (const routing::PoolSpec& pool : spec.pools)
     if (pool.name == name) return &pool;
   return nullptr;
-}
-
-// A percent from 0 to 100 with at most two decimals, as basis points. Doubles are compared
-// after scaling with a tolerance far below 0.005, since 0.29 * 100 is 28.999999999999996.
-bool ParsePercent(const json& value, const std::string& field, uint32_t* basis_points,
-                  FieldError* error) {
-  if (!value.is_number()) {
-    return Fail(error, field, std::string("expected a number, got ") + value.type_name());
-  }
-  const double percent = value.get<double>();
-  if (!(percent >= 0.0 && percent <= 100.0)) {
-    return Fail(error, field, "must be between 0 and 100, got " + value.dump());
-  }
-  const double scaled = percent * 100.0;
-  const double rounded = std::round(scaled);
-  if (std::fabs(scaled - rounded) > 1e-6) {
-    return Fail(error, field, "at most two decimals are allowed, got " + value.dump());
-  }
-  *basis_points = static_cast<uint32_t>(rounded);
-  return true;
 }
 
 // Parses "YYYY-MM-DD" (through that day, UTC, as the config reads a date) or
@@ -442,6 +416,31 @@ bool ParseRuleFlag(const json& rule, routing::RuleSpec* out, FieldError* error) 
 
 }  // namespace
 
+json Percent(uint64_t basis_points) {
+  if (basis_points % 100 == 0) return basis_points / 100;
+  return static_cast<double>(basis_points) / 100.0;
+}
+
+// Doubles are compared after scaling with a tolerance far below 0.005, since 0.29 * 100 is
+// 28.999999999999996.
+bool ParsePercent(const json& value, const std::string& field, uint32_t* basis_points,
+                  FieldError* error) {
+  if (!value.is_number()) {
+    return Fail(error, field, std::string("expected a number, got ") + value.type_name());
+  }
+  const double percent = value.get<double>();
+  if (!(percent >= 0.0 && percent <= 100.0)) {
+    return Fail(error, field, "must be between 0 and 100, got " + value.dump());
+  }
+  const double scaled = percent * 100.0;
+  const double rounded = std::round(scaled);
+  if (std::fabs(scaled - rounded) > 1e-6) {
+    return Fail(error, field, "at most two decimals are allowed, got " + value.dump());
+  }
+  *basis_points = static_cast<uint32_t>(rounded);
+  return true;
+}
+
 json StateToJson(const routing::RoutingSpec& spec, uint64_t version) {
   json weights = json::object();
   json pools = json::array();
@@ -532,6 +531,29 @@ routing::RoutingSpec Rollback(const routing::RoutingSpec& current) {
     if (rule.pool == next.candidate) rule.enabled = false;
   }
   return next;
+}
+
+int PromoteBaseline(const routing::RoutingSpec& current, routing::RoutingSpec* next,
+                    FieldError* error) {
+  if (current.baseline.empty() || current.candidate.empty()) {
+    Fail(error, "", "promote-baseline needs both a baseline and a candidate");
+    return 409;
+  }
+  const auto candidate =
+      std::find_if(current.pools.begin(), current.pools.end(),
+                   [&](const routing::PoolSpec& pool) { return pool.name == current.candidate; });
+  if (candidate == current.pools.end() || candidate->basis_points != 10'000) {
+    Fail(error, "",
+         "the candidate " + current.candidate + " must serve 100 % first (it has " +
+             (candidate == current.pools.end()
+                  ? std::string("no pool")
+                  : routing::FormatPercent(candidate->basis_points) + " %") +
+             ")");
+    return 409;
+  }
+  *next = current;
+  std::swap(next->baseline, next->candidate);
+  return 0;
 }
 
 }  // namespace cutover::proxy::admin

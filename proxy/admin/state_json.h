@@ -28,12 +28,20 @@ namespace cutover::proxy::admin {
 // ApplyRuleJson can produce, and all this shape can say.
 nlohmann::json StateToJson(const routing::RoutingSpec& spec, uint64_t version);
 
+// Basis points as a percent number: an integer when whole, so that 90 reads back as 90, not 90.0.
+nlohmann::json Percent(uint64_t basis_points);
+
 // Why a request body was refused: the offending field ("" for the body as a whole) and a
 // message for the operator. Goes out as {"error": message, "field": field}.
 struct FieldError {
   std::string field;
   std::string message;
 };
+
+// A percent from 0 to 100 with at most two decimals, as basis points; `field` names it in the
+// error.
+bool ParsePercent(const nlohmann::json& value, const std::string& field, uint32_t* basis_points,
+                  FieldError* error);
 
 // `PUT /v1/weights` with {"blue": 80, "green": 20}. Every key must name a pool; every value is a
 // percent from 0 to 100 with at most two decimals; the given weights must sum to exactly 100.
@@ -62,5 +70,11 @@ bool ApplyRuleJson(const nlohmann::json& rule, const routing::RoutingSpec& curre
 // once its weight is 0 (routing/decide.cc), so the epoch is kept. A spec without a candidate is
 // returned unchanged.
 routing::RoutingSpec Rollback(const routing::RoutingSpec& current);
+
+// `POST /v1/promote-baseline`: the candidate, serving 100 %, becomes the baseline and the old
+// baseline the candidate (at 0 %), ready for the next migration. Returns 0, or 409 with *error
+// when there is no baseline and candidate or the candidate is not at 100 %.
+int PromoteBaseline(const routing::RoutingSpec& current, routing::RoutingSpec* next,
+                    FieldError* error);
 
 }  // namespace cutover::proxy::admin

@@ -97,7 +97,8 @@ def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
                   limits: Optional[dict] = None, log: Optional[dict] = None,
                   headers: Optional[dict] = None, affinity: Optional[dict] = None,
                   rules: Optional[list] = None, admin: Optional[dict] = None,
-                  metrics: Optional[dict] = None, tls: Optional[dict] = None) -> str:
+                  metrics: Optional[dict] = None, tls: Optional[dict] = None,
+                  guardrails: Optional[dict] = None, rollout: Optional[dict] = None) -> str:
     """The TOML config text. pools: name -> list of "host:port" (or a dict, see
     _pool_lines); affinity: the [routing.affinity] keys; rules: one dict per
     [[routing.rules]] (values rendered inline, e.g. match = {"header": {"X-Beta": "1"}})."""
@@ -120,7 +121,8 @@ def render_config(port: int, pools: dict, weights: dict, baseline: str = "blue",
         lines.append("")
     for section, values in (("timeouts", {**DEFAULT_TIMEOUTS, **(timeouts or {})}),
                             ("limits", limits), ("log", log), ("headers", headers),
-                            ("admin", admin), ("metrics", metrics)):
+                            ("admin", admin), ("metrics", metrics), ("guardrails", guardrails),
+                            ("rollout", rollout)):
         if values:
             lines.append(f"[{section}]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]

@@ -19,6 +19,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // Test documents are raw strings that start on the line after R"(, so the first line of
@@ -392,10 +393,92 @@ TEST(ConfigLoader, UnknownTopLevelKeys) {
 verbose = true
 [pools.blue]
 endpoints = ["127.0.0.1:9001"]
-[guardrails]
-window = "30s"
+[mirroring]
+fraction = 0.1
 )"),
-      ElementsAre("test.toml:1: verbose: unknown key", "test.toml:4: guardrails: unknown key"));
+      ElementsAre("test.toml:1: verbose: unknown key", "test.toml:4: mirroring: unknown key"));
+}
+
+// --- [guardrails] and [rollout] --------------------------------------------------------------
+
+TEST(ConfigLoader, GuardrailsAreOffWithoutTheirSection) {
+  const Config config = LoadOk(kOnePool);
+  EXPECT_FALSE(config.guardrails.enabled);
+  EXPECT_EQ(config.guardrails.window, Millis(30'000));
+  EXPECT_EQ(config.rollout.complete_after, Millis(600'000));
+}
+
+TEST(ConfigLoader, GuardrailsTakeTheDesignKeys) {
+  const Config config = LoadOk(std::string(kOnePool) + R"(
+[admin]
+[guardrails]
+window = "45s"
+interval = "500ms"
+min_requests = 80
+max_error_rate_increase = 0.02
+max_error_rate_ratio = 3
+max_error_rate = 0.1
+latency_quantile = 0.95
+max_p99_ratio = 2
+max_latency_ms = 800
+false_alarm = 1e-5
+budget_false_alarm = 0.01
+action = "pause"
+[rollout]
+complete_after = "1d"
+)");
+  const GuardrailsConfig& guardrails = config.guardrails;
+  EXPECT_TRUE(guardrails.enabled);
+  EXPECT_EQ(guardrails.window, Millis(45'000));
+  EXPECT_EQ(guardrails.interval, Millis(500));
+  EXPECT_EQ(guardrails.spec.min_requests, 80u);
+  EXPECT_DOUBLE_EQ(guardrails.spec.max_error_rate_increase, 0.02);
+  EXPECT_DOUBLE_EQ(guardrails.spec.max_error_rate_ratio, 3);
+  EXPECT_DOUBLE_EQ(guardrails.spec.max_error_rate, 0.1);
+  EXPECT_DOUBLE_EQ(guardrails.spec.latency_quantile, 0.95);
+  EXPECT_DOUBLE_EQ(guardrails.spec.max_latency_ratio, 2);
+  EXPECT_DOUBLE_EQ(guardrails.spec.max_latency_ms, 800);
+  EXPECT_DOUBLE_EQ(guardrails.spec.false_alarm, 1e-5);
+  EXPECT_DOUBLE_EQ(guardrails.spec.budget_false_alarm, 0.01);
+  EXPECT_EQ(guardrails.action, GuardrailsConfig::Action::kPause);
+  EXPECT_EQ(config.rollout.complete_after, Millis(86'400'000));
+}
+
+TEST(ConfigLoader, GuardrailMistakesAreNamed) {
+  EXPECT_THAT(
+      LoadErrors(std::string(kOnePool) + R"(
+[admin]
+[guardrails]
+window = "500ms"
+min_requests = 0
+max_error_rate_increase = 2
+max_p99_ratio = "1.5"
+action = "panic"
+typo = 1
+)"),
+      ElementsAre(HasSubstr("guardrails.window: must be between 1s and 10m"),
+                  HasSubstr("guardrails.min_requests: must be between 1 and"),
+                  HasSubstr("guardrails.max_error_rate_increase: must be between 0 and 1"),
+                  HasSubstr("guardrails.max_p99_ratio: expected a number"),
+                  HasSubstr("guardrails.action"), HasSubstr("guardrails.typo: unknown key")));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + R"(
+[admin]
+[guardrails]
+max_p99_ratio = 1.5
+max_latency_ratio = 2
+)"),
+              ElementsAre(HasSubstr("not both")));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + R"(
+[admin]
+[guardrails]
+max_p99_ratio = 0.5
+)"),
+              ElementsAre(HasSubstr("max_latency_ratio must be 0 (off) or at least 1")));
+  EXPECT_THAT(LoadErrors(std::string(kOnePool) + R"(
+[guardrails]
+action = "pause"
+)"),
+              ElementsAre(HasSubstr("guardrails: needs the [admin] section")));
 }
 
 // --- [admin] -------------------------------------------------------------------------------

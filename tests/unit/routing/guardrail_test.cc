@@ -195,6 +195,20 @@ TEST(GuardrailAcceptance, InsufficientDataNeverBreaches) {
   }
 }
 
+TEST(Guardrail, ASlowdownOfAFewMillisecondsIsBelowTheFloor) {
+  // All of the candidate's requests a bucket slower (1-2.5 ms against 0.5-1 ms): a real
+  // 2x slowdown, but of about a millisecond.
+  PoolCounts baseline = Counts(5000, 0, 1);
+  PoolCounts candidate = Counts(1000, 0, 2);
+  EXPECT_EQ(Evaluate(baseline, candidate).kind, Kind::kHealthy);
+  GuardrailSpec no_floor;
+  no_floor.min_latency_increase_ms = 0;
+  const Verdict verdict = Evaluate(baseline, candidate, no_floor);
+  EXPECT_EQ(verdict.rule, kRuleLatency) << verdict.Explain();
+  // The same ratio at 50 ms is well above the floor.
+  EXPECT_EQ(Evaluate(Counts(5000, 0, k50Ms), Counts(1000, 0, k100Ms + 1)).rule, kRuleLatency);
+}
+
 TEST(Guardrail, InsufficientDataExplainsWhatIsMissing) {
   const Verdict verdict = Evaluate(Counts(5400, 5), Counts(49, 49));
   EXPECT_EQ(verdict.kind, Kind::kInsufficientData);
