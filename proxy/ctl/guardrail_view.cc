@@ -1,5 +1,6 @@
 #include "proxy/ctl/guardrail_view.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -111,15 +112,24 @@ std::string BreachCounts(const json& totals) {
 std::string VerdictLine(const json& verdict) {
   const std::string kind = Text(verdict, "kind");
   const std::string explain = Text(verdict, "explain");
-  const std::string tail = explain.empty() ? "" : ": " + explain;
-  if (kind == "healthy") return "healthy" + tail;
+  // The server's explanation starts with its verdict ("breach error_rate: ...", "healthy:
+  // ...", "insufficient data: ..."); the label goes in front only when it does not, so the
+  // line never says it twice.
+  const auto labelled = [&explain](const std::string& label) {
+    if (explain.empty()) return label;
+    std::string said = label;
+    for (char& c : said) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (explain.starts_with(said)) return label + explain.substr(said.size());
+    return label + ": " + explain;
+  };
+  if (kind == "healthy") return labelled("healthy");
   if (kind == "breach") {
     const std::string rule = Text(verdict, "rule");
-    return "BREACH" + (rule.empty() ? "" : " of " + rule) + tail;
+    return labelled(rule.empty() ? "BREACH" : "BREACH " + rule);
   }
-  if (kind == "insufficient_data") return "insufficient data" + tail;
-  if (kind == "none") return "no candidate" + tail;
-  return kind.empty() ? "" : kind + tail;
+  if (kind == "insufficient_data") return labelled("insufficient data");
+  if (kind == "none") return labelled("no candidate");
+  return kind.empty() ? "" : labelled(kind);
 }
 
 std::string GuardrailSpecLine(const json& spec) {
@@ -162,10 +172,9 @@ std::string GuardrailsView(const json& guardrails) {
   if (Flag(guardrails, "enabled")) {
     out = "guardrails on: a breach " + ActionWords(Text(guardrails, "action")) + window + "\n";
   } else {
-    out =
-        "guardrails off (no [guardrails] in the config): verdicts are shown, nothing acts on "
-        "them" +
-        window + "\n";
+    // docs/guardrails.md: without the section only a rollout acts on a breach (it stops).
+    out = "guardrails off (no [guardrails] in the config): a breach only stops a rollout" + window +
+          "\n";
   }
   const json& verdict = Member(guardrails, "verdict");
   const std::string line = VerdictLine(verdict);

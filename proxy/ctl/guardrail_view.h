@@ -3,8 +3,7 @@
 // whether someone has acknowledged it, e.g.
 //
 //   guardrails on: a breach rolls back the candidate (window 30s)
-//   verdict: BREACH of error_rate, evaluated 2026-11-25T20:20:20Z
-//     candidate error rate 5.0 % vs baseline 0.11 % ...
+//   verdict: BREACH error_rate: candidate 5.00% errors (5/100) vs baseline 0.11% ...
 //
 // Pure functions of the JSON, like response_views.h: missing or mistyped fields are skipped,
 // never fatal; strings from the server are sanitised.
@@ -20,8 +19,8 @@ namespace cutover::proxy::ctl {
 std::string GuardrailsView(const nlohmann::json& guardrails);
 
 // A verdict object (GET /v1/guardrails "verdict", GET /v1/compare "guardrail") on one line:
-// "healthy: <explain>", "BREACH of latency: <explain>", "insufficient data: <explain>",
-// "no candidate"; "" for something that is not a verdict.
+// "healthy: <figures>", "BREACH latency: <figures>", "insufficient data: <figures>", "no
+// candidate"; "" for something that is not a verdict.
 std::string VerdictLine(const nlohmann::json& verdict);
 
 // The rules of a "spec" object on one line, only those in force (a 0 limit is off):

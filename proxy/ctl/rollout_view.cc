@@ -101,6 +101,8 @@ std::string RolloutProgressLine(const json& rollout) {
     return line + WaitingFor(rollout);
   }
   line += ", " + state;
+  // "weight" stays the step's; an abort took the candidate back to 0, and says so.
+  if (state == "aborted") line += " (" + Text(rollout, "candidate") + " rolled back)";
   const std::string reason = Text(rollout, "paused_reason");
   if (state == "paused" && !reason.empty()) line += ": " + reason;
   return line;

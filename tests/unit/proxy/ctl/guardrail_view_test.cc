@@ -9,29 +9,35 @@ using nlohmann::json;
 
 // GET /v1/guardrails as the API contract gives it: a breach, rolled back, not acknowledged.
 json Breached() {
-  return json::parse(R"({
+  json body = json::parse(R"({
     "enabled": true, "action": "rollback", "window_ms": 30000,
     "spec": {"min_requests": 50, "max_error_rate_increase": 0.01, "max_error_rate_ratio": 0,
              "max_error_rate": 0, "latency_quantile": 0.99, "max_latency_ratio": 1.5,
              "max_latency_ms": 0, "false_alarm": 0.0001, "budget_false_alarm": 0.05},
     "verdict": {"kind": "breach", "rule": "error_rate",
-                "explain": "green 5/100 errors vs blue 1/900: p=2e-06 < 0.0001",
+                "explain": "",
                 "evaluated_unix_ms": 1764102020000,
                 "baseline": {"pool": "blue", "requests": 900, "errors": 1, "error_rate": 0.0011,
                              "p99_ms": 12.5},
                 "candidate": {"pool": "green", "requests": 100, "errors": 5, "error_rate": 0.05,
                               "p99_ms": 14.0}},
-    "breach": {"rule": "error_rate", "explain": "green 5/100 errors vs blue 1/900",
+    "breach": {"rule": "error_rate", "explain": "",
                "unix_ms": 1764102020000, "action": "rollback", "acknowledged": false},
     "breaches_total": {"error_rate": 1, "latency": 0, "error_rate_ceiling": 0,
                        "latency_ceiling": 0}})");
+  // The server's explanations, which start with the verdict.
+  body["verdict"]["explain"] =
+      "breach error_rate: candidate 5.00% errors (5/100) vs baseline 0.11% (1/900): worse "
+      "(p=2e-06 <= 0.0001)";
+  body["breach"]["explain"] = "breach error_rate: candidate 5.00% errors (5/100)";
+  return body;
 }
 
 TEST(GuardrailsView, BreachWithFiguresRulesAndTheWayToAcknowledge) {
   EXPECT_EQ(GuardrailsView(Breached()),
             "guardrails on: a breach rolls back the candidate (window 30s)\n"
-            "verdict: BREACH of error_rate: green 5/100 errors vs blue 1/900: p=2e-06 < 0.0001 "
-            "(2025-11-25T20:20:20Z)\n"
+            "verdict: BREACH error_rate: candidate 5.00% errors (5/100) vs baseline 0.11% "
+            "(1/900): worse (p=2e-06 <= 0.0001) (2025-11-25T20:20:20Z)\n"
             "\n"
             "POOL   ROLE       REQUESTS  ERRORS  ERROR RATE  P99 MS\n"
             "blue   baseline   900       1       0.0011      12.5\n"
@@ -41,7 +47,7 @@ TEST(GuardrailsView, BreachWithFiguresRulesAndTheWayToAcknowledge) {
             "most 1.5 x baseline; false breaches at most 0.0001 per check like the baseline, 0.05 "
             "at the budget's edge\n"
             "breach: error_rate at 2025-11-25T20:20:20Z, rolled back, NOT ACKNOWLEDGED\n"
-            "  green 5/100 errors vs blue 1/900\n"
+            "  breach error_rate: candidate 5.00% errors (5/100)\n"
             "  `cutover ctl guardrails ack --reason TEXT` acknowledges it\n"
             "breaches since start: error_rate 1\n");
 }
@@ -68,13 +74,13 @@ TEST(GuardrailsView, OffHealthyAndNoBreach) {
   guardrails["enabled"] = false;
   guardrails["verdict"]["kind"] = "healthy";
   guardrails["verdict"]["rule"] = "";
-  guardrails["verdict"]["explain"] = "green 0/100 errors, p99 14.0 ms vs 12.5 ms";
+  guardrails["verdict"]["explain"] = "healthy: candidate 0.00% errors (0/100), p=1";
   guardrails["breach"] = nullptr;
   guardrails["breaches_total"] = {{"error_rate", 0}, {"latency", 0}};
   const std::string view = GuardrailsView(guardrails);
-  EXPECT_EQ(view.rfind("guardrails off (no [guardrails] in the config): verdicts are shown, "
-                       "nothing acts on them (window 30s)\n"
-                       "verdict: healthy: green 0/100 errors, p99 14.0 ms vs 12.5 ms "
+  EXPECT_EQ(view.rfind("guardrails off (no [guardrails] in the config): a breach only stops a "
+                       "rollout (window 30s)\n"
+                       "verdict: healthy: candidate 0.00% errors (0/100), p=1 "
                        "(2025-11-25T20:20:20Z)\n",
                        0),
             0u)
@@ -82,12 +88,24 @@ TEST(GuardrailsView, OffHealthyAndNoBreach) {
   EXPECT_EQ(view.find("\nbreach"), std::string::npos) << view;
 }
 
-TEST(VerdictLine, EveryKind) {
-  EXPECT_EQ(VerdictLine({{"kind", "healthy"}, {"rule", ""}, {"explain", "fine"}}), "healthy: fine");
+TEST(VerdictLine, EveryKindSaidOnce) {
+  // The server's explanations start with the verdict: it is not said twice.
+  EXPECT_EQ(VerdictLine({{"kind", "healthy"}, {"rule", ""}, {"explain", "healthy: 0/80 errors"}}),
+            "healthy: 0/80 errors");
+  EXPECT_EQ(VerdictLine({{"kind", "breach"},
+                         {"rule", "latency"},
+                         {"explain", "breach latency: candidate p99 ~40 ms vs ~12 ms"}}),
+            "BREACH latency: candidate p99 ~40 ms vs ~12 ms");
+  EXPECT_EQ(VerdictLine({{"kind", "insufficient_data"},
+                         {"explain", "insufficient data: baseline 3 requests, candidate 1"}}),
+            "insufficient data: baseline 3 requests, candidate 1");
+  EXPECT_EQ(VerdictLine({{"kind", "none"}, {"explain", "no baseline and candidate to compare"}}),
+            "no candidate: no baseline and candidate to compare");
+  // Explanations that do not start with it get the label.
+  EXPECT_EQ(VerdictLine({{"kind", "healthy"}, {"explain", "fine"}}), "healthy: fine");
   EXPECT_EQ(VerdictLine({{"kind", "breach"}, {"rule", "latency"}, {"explain", "p99 3x"}}),
-            "BREACH of latency: p99 3x");
-  EXPECT_EQ(VerdictLine({{"kind", "insufficient_data"}, {"explain", "green 3/50 requests"}}),
-            "insufficient data: green 3/50 requests");
+            "BREACH latency: p99 3x");
+  EXPECT_EQ(VerdictLine({{"kind", "breach"}, {"explain", "p99 3x"}}), "BREACH: p99 3x");
   EXPECT_EQ(VerdictLine({{"kind", "none"}, {"explain", ""}}), "no candidate");
   EXPECT_EQ(VerdictLine(json()), "");
   EXPECT_EQ(VerdictLine({{"kind", 7}}), "");
@@ -109,8 +127,9 @@ TEST(GuardrailSpecLine, OnlyTheRulesInForce) {
 
 TEST(GuardrailStatusLine, VerdictAndAnUnacknowledgedBreach) {
   EXPECT_EQ(GuardrailStatusLine(Breached()),
-            "guardrails (rollback on breach): BREACH of error_rate: green 5/100 errors vs blue "
-            "1/900: p=2e-06 < 0.0001; unacknowledged error_rate breach: `cutover ctl guardrails`");
+            "guardrails (rollback on breach): BREACH error_rate: candidate 5.00% errors (5/100) vs "
+            "baseline 0.11% (1/900): worse (p=2e-06 <= 0.0001); unacknowledged error_rate breach: "
+            "`cutover ctl guardrails`");
   json off = Breached();
   off["enabled"] = false;
   off["breach"] = nullptr;
@@ -121,8 +140,8 @@ TEST(GuardrailStatusLine, VerdictAndAnUnacknowledgedBreach) {
 
 TEST(GuardrailsView, SurvivesOddAnswers) {
   EXPECT_EQ(GuardrailsView(json()),
-            "guardrails off (no [guardrails] in the config): verdicts are shown, nothing acts on "
-            "them\nverdict: -\n");
+            "guardrails off (no [guardrails] in the config): a breach only stops a rollout\n"
+            "verdict: -\n");
   json odd = Breached();
   odd["verdict"]["explain"] = "bad\x1b]0;title\x07";
   odd["verdict"]["baseline"] = "blue";

@@ -159,10 +159,11 @@ TEST(CompareView, PoolsDeltasAndTheGuardrailVerdict) {
               "green": {"weight": 10, "requests": 100, "requests_per_second": 1.7, "errors": 5,
                         "error_rate": 0.05, "p50_ms": 2.5, "p90_ms": 7, "p99_ms": 14}},
     "delta": {"error_rate": 0.0489, "p50_ms": 0.5, "p99_ms": 1.5, "p99_ratio": 1.12},
-    "guardrail": {"kind": "breach", "rule": "error_rate", "explain": "green 5/100 vs blue 1/900"}})");
+    "guardrail": {"kind": "breach", "rule": "error_rate",
+                  "explain": "green 5/100 vs blue 1/900"}})");
   const std::string view = CompareView(compare);
   EXPECT_NE(view.find("\ngreen - blue: error rate 0.0489, p50 0.5 ms, p99 1.5 ms, p99 ratio 1.12\n"
-                      "guardrail verdict: BREACH of error_rate: green 5/100 vs blue 1/900\n"),
+                      "guardrail verdict: BREACH error_rate: green 5/100 vs blue 1/900\n"),
             std::string::npos)
       << view;
   json older = compare;

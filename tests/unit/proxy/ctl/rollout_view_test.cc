@@ -94,8 +94,8 @@ TEST(RolloutView, CompletedIsAFullBarWithTheCutoverHint) {
 TEST(RolloutView, AbortedKeepsTheStepItStoppedAt) {
   json rollout = Running();
   rollout["state"] = "aborted";
-  rollout["weight"] = 0;
-  EXPECT_EQ(RolloutProgressLine(rollout), "[####------] step 3/5: green 0 %, aborted");
+  EXPECT_EQ(RolloutProgressLine(rollout),
+            "[####------] step 3/5: green 25 %, aborted (green rolled back)");
 }
 
 TEST(RolloutView, NoneSaysHowToStartAndStillGivesTheHint) {
