@@ -481,8 +481,9 @@ def test_dashboard_shows_the_guardrail_badge_and_rollout_strip_of_the_contract(d
         api.extra["/v1/rollout"] = done
         tab.wait_for(f"{badge}.dataset.kind === 'off'")
         assert tab.evaluate(f"{badge}.dataset.verdict") == "healthy"
-        assert tab.evaluate(text_of("guardrail-explain")) == \
-            "verdict healthy, not acted on: green 0/100 errors"
+        assert tab.evaluate(text_of("guardrail-explain")) == "healthy: green 0/100 errors"
+        assert tab.evaluate(text_of("guardrail-mode")) == \
+            "no [guardrails] in the config: a breach only stops a rollout"
         assert tab.evaluate(f"{breach}.hidden") is True
         tab.wait_for(f"{element('rollout')}.dataset.state === 'completed'")
         assert tab.evaluate(f"[...{element('rollout-steps')}.children]"
@@ -496,6 +497,58 @@ def test_dashboard_shows_the_guardrail_badge_and_rollout_strip_of_the_contract(d
         assert_clean(tab, origin)
     finally:
         api.stop()
+
+
+@needs_chromium
+def test_dashboard_shows_the_real_guardrails_and_rollout(cutover, viewer, browser, tmp_path):
+    px = cutover(admin={"address": True, "tokens_file": str(viewer["file"])},
+                 weights={"blue": 100, "green": 0},
+                 guardrails={"window": "10s", "min_requests": 5, "action": "pause"})
+    admin = px.admin()
+    r = admin.request("POST", "/v1/rollout", {"steps": [10, 50, 100], "dwell": "1h",
+                                              "reason": "dashboard test"})
+    assert r.status == 200, r
+    assert drive(px, 100).count(200) == 100
+
+    origin = f"http://127.0.0.1:{px.admin_port}/"
+    tab = open_tab(browser, f"{origin}#token={viewer['token']}")
+    badge = element("guardrail-badge")
+    tab.wait_for(f"!{element('guardrails')}.hidden && !{element('rollout')}.hidden")
+    # Both pools get traffic over min_requests, from the same (healthy) kind of backend; kept
+    # flowing, since the verdict's window is only 10 s.
+    assert poll(lambda: drive(px, 20) and
+                tab.evaluate(f"{badge}.dataset.kind") == "healthy", 15), \
+        tab.evaluate(text_of("guardrail-explain"))
+    assert tab.evaluate(f"{badge}.textContent") == "healthy"
+    assert tab.evaluate(text_of("guardrail-explain")).startswith("healthy: candidate ")
+    assert tab.evaluate(text_of("guardrail-mode")) == "a breach pauses the rollout · window 10s"
+    assert tab.evaluate(f"{element('guardrail-breach')}.hidden") is True
+
+    steps = f"[...{element('rollout-steps')}.children].map(li => [li.textContent, li.dataset.step])"
+    assert tab.evaluate(steps) == [["10%", "current"], ["50%", "todo"], ["100%", "todo"]]
+    assert tab.evaluate(f"{element('rollout')}.dataset.state") == "running"
+    detail = tab.evaluate(text_of("rollout-detail"))
+    assert detail.startswith("step 1/3 · green 10% · ") and "of 1h dwell left" in detail, detail
+    assert detail.endswith("waiting for: dwell"), detail
+    assert tab.evaluate(f"{element('rollout-detail')}.dataset.waitingFor") == "dwell"
+    # The dwell counts down from the server's figure.
+    left = tab.evaluate(f"Number({element('rollout-detail')}.dataset.dwellLeftMs)")
+    assert 0 < left <= 3_600_000
+    tab.wait_for(f"Number({element('rollout-detail')}.dataset.dwellLeftMs) < {left}")
+
+    # Paused by hand, then promoted: the strip follows the server.
+    assert admin.request("POST", "/v1/rollout/pause", {"reason": "look"}).status == 200
+    tab.wait_for(f"{element('rollout')}.dataset.state === 'paused'")
+    assert tab.evaluate(text_of("rollout-detail")) == \
+        "step 1/3 · green 10% · paused: paused by uid:0: look"
+    assert admin.request("POST", "/v1/rollout/promote", {}).status == 200
+    tab.wait_for(f"{element('rollout')}.dataset.state === 'completed'")
+    assert tab.evaluate(steps) == [["10%", "done"], ["50%", "done"], ["100%", "done"]]
+    tab.wait_for(f"!{element('rollout-hint')}.hidden")
+    assert tab.evaluate(text_of("rollout-hint")).startswith("next: green is at 100 %")
+    shot = tab.screenshot(tmp_path / "dashboard-real-release.png")
+    print(f"dashboard screenshot (real guardrails and rollout): {shot}")
+    assert_clean(tab, origin)
 
 
 # --- the demo --------------------------------------------------------------------------------
