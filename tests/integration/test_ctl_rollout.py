@@ -1,7 +1,8 @@
 """`cutover ctl rollout ...`, `guardrails [ack]`, `promote-baseline` and the release lines of
-`status` (docs/ctl.md): the local checks that send nothing, and what ctl shows of a server
-that has (or lacks) /v1/guardrails and /v1/rollout, against a stand-in admin API serving the
-API contract's bodies."""
+`status` (docs/ctl.md): the local checks that send nothing; what ctl sends and shows, against
+a stand-in admin API serving the API contract's bodies (and 404 for what an older server
+lacks); and each command's effect on a real `cutover run` with guardrails (docs/guardrails.md):
+weights, audit entries, exit codes and output."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from test_ctl import CONFLICT, OK, USAGE, ctl_raw
+from admin_helpers import audit_entries, poll
+from recording_backend import Response, identify_handler
+from test_ctl import CONFLICT, OK, USAGE, ctl, ctl_raw
+from test_guardrails import Load, no_ejection, start_with_guardrails, weights_of
 
 # --- local checks: nothing is sent ----------------------------------------------------------
 
@@ -268,3 +272,192 @@ def test_promote_baseline_shows_the_swap(stand_in):
     assert out.stdout == ("baseline is now green, candidate blue: version 8: blue=0 green=100 "
                           "(1 worker switched in 40 us)\n")
     assert api.requests[0]["body"] == {"reason": "green is production"}
+
+
+# --- against the real server -----------------------------------------------------------------
+
+
+def ctl_json(px, *args) -> dict:
+    out = ctl(px, "--json", *args)
+    assert out.returncode == OK, out
+    return json.loads(out.stdout)
+
+
+def test_rollout_start_pause_resume_promote_and_promote_baseline(cutover, backends):
+    # complete_after 1s: the cutover hint comes within the test.
+    blue, green = backends("blue"), backends("green")
+    px = cutover(pools={"blue": no_ejection(blue), "green": no_ejection(green)},
+                 weights={"blue": 100, "green": 0}, admin=True,
+                 guardrails={"window": "10s", "min_requests": 20},
+                 rollout={"complete_after": "1s"})
+    out = ctl(px, "rollout", "status")
+    assert out.returncode == OK, out
+    assert out.stdout.startswith("no rollout (start one with `cutover ctl rollout start"), out
+
+    out = ctl(px, "--reason", "release 42", "rollout", "start", "10,50,100", "--every", "1h")
+    assert out.returncode == OK, out
+    lines = out.stdout.splitlines()
+    assert lines[0] == "rollout running: blue -> green, steps [10] 50 100, 1h dwell each", out
+    assert lines[1].startswith("[----------] step 1/3: green 10 %, "), out
+    assert "of 1h dwell left" in lines[1] and lines[1].endswith("waiting for: dwell"), out
+    assert lines[2].startswith("started ") and lines[2].endswith(" by uid:0"), out
+    assert weights_of(px) == {"blue": 90, "green": 10}
+    start = next(e for e in audit_entries(px) if e["action"] == "rollout.start")
+    assert start["reason"].endswith(": release 42"), start  # after the schedule
+
+    out = ctl(px, "rollout", "start", "20,100", "--every", "1h")
+    assert out.returncode == CONFLICT, out
+    assert out.stderr.startswith("cutover ctl: 409 "), out.stderr
+    assert "a rollout is already running or paused" in out.stderr
+    assert weights_of(px) == {"blue": 90, "green": 10}
+
+    out = ctl(px, "rollout", "pause", "--reason", "lunch")
+    assert out.returncode == OK, out
+    assert "[----------] step 1/3: green 10 %, paused: paused by uid:0: lunch\n" in out.stdout
+    assert "`cutover ctl rollout resume` goes on from this step" in out.stdout
+    assert ctl(px, "rollout", "pause").returncode == CONFLICT
+    assert ctl_json(px, "rollout", "status")["state"] == "paused"
+
+    out = ctl(px, "rollout", "resume")
+    assert out.returncode == OK, out
+    assert out.stdout.startswith("rollout running: "), out
+    assert ctl(px, "rollout", "resume").returncode == CONFLICT
+
+    # status: the verdict and the rollout under the tables; --json carries both bodies.
+    out = ctl(px, "status")
+    assert out.returncode == OK, out
+    assert "\nguardrails (rollback on breach): " in out.stdout, out.stdout
+    assert "\nrollout: [----------] step 1/3: green 10 %, " in out.stdout, out.stdout
+    body = ctl_json(px, "status")
+    assert body["rollout"]["state"] == "running" and body["rollout"]["steps"] == [10, 50, 100]
+    assert body["guardrails"]["enabled"] is True
+    assert body["weights"] == {"blue": 90, "green": 10}
+
+    out = ctl(px, "rollout", "promote", "--reason", "looks good")
+    assert out.returncode == OK, out
+    assert "[##########] step 3/3: green 100 %, completed\n" in out.stdout, out.stdout
+    assert weights_of(px) == {"blue": 0, "green": 100}
+    assert ctl(px, "rollout", "abort").returncode == CONFLICT  # it is over
+
+    # complete_after is 1 s: then status suggests the next step.
+    assert poll(lambda: ctl_json(px, "rollout", "status")["cutover"]["complete"], 10)
+    out = ctl(px, "status")
+    assert "\nnext: green has served 100 % for " in out.stdout, out.stdout
+    assert "cutover ctl promote-baseline" in out.stdout
+
+    out = ctl(px, "promote-baseline", "--reason", "blue retired")
+    assert out.returncode == OK, out
+    version = px.admin().state()["version"]
+    assert out.stdout.startswith(f"baseline is now green, candidate blue: version {version}: "
+                                 "blue=0 green=100"), out.stdout
+    state = px.admin().state()
+    assert state["baseline"] == "green" and state["candidate"] == "blue"
+    assert audit_entries(px)[0]["action"] == "promote-baseline"
+    assert audit_entries(px)[0]["reason"] == "blue retired"
+
+
+def test_rollout_abort_rolls_the_candidate_back(cutover, backends):
+    px = start_with_guardrails(cutover, backends, {"blue": 100, "green": 0})
+    assert ctl(px, "rollout", "abort").returncode == CONFLICT  # nothing to abort
+    assert ctl(px, "rollout", "start", "20,100", "--every", "1h").returncode == OK
+    assert weights_of(px) == {"blue": 80, "green": 20}
+    out = ctl(px, "promote-baseline")
+    assert out.returncode == CONFLICT, out
+    assert "must serve 100 %" in out.stderr, out.stderr
+    out = ctl(px, "rollout", "abort", "--reason", "changed my mind")
+    assert out.returncode == OK, out
+    assert "[----------] step 1/2: green 20 %, aborted (green rolled back)\n" in out.stdout, out
+    assert weights_of(px) == {"blue": 100, "green": 0}
+    assert ctl_json(px, "rollout", "status")["state"] == "aborted"
+    abort = next(e for e in audit_entries(px) if e["action"] == "rollout.abort")
+    assert abort["reason"].endswith("changed my mind"), abort
+
+
+def test_rollout_advances_itself_while_the_guardrails_hold(cutover, backends):
+    px = start_with_guardrails(cutover, backends, {"blue": 100, "green": 0}, min_requests=5)
+    load = Load(px.port).start()
+    try:
+        load.wait_more(100)
+        out = ctl(px, "rollout", "start", "5,50,100", "--every", "1s", "--min-requests", "3")
+        assert out.returncode == OK, out
+        assert ctl_json(px, "rollout", "status")["min_requests"] == 3
+        assert poll(lambda: ctl_json(px, "rollout", "status")["state"] == "completed", 45), \
+            ctl(px, "rollout", "status").stdout
+    finally:
+        load.finish()
+    assert weights_of(px) == {"blue": 0, "green": 100}
+    out = ctl(px, "rollout", "status")
+    assert out.returncode == OK, out
+    assert out.stdout.startswith("rollout completed: blue -> green, steps 5 50 [100], "
+                                 "1s dwell each, at least 3 requests each\n"
+                                 "[##########] step 3/3: green 100 %, completed\n"), out.stdout
+    assert "\nnext: green is at 100 %" in out.stdout, out.stdout
+
+
+def test_guardrails_show_a_breach_and_ack_acknowledges_it_once(cutover, backends):
+    px = start_with_guardrails(cutover, backends, {"blue": 80, "green": 20})
+    out = ctl(px, "guardrails")
+    assert out.returncode == OK, out
+    assert out.stdout.startswith("guardrails on: a breach rolls back the candidate (window 10s)\n"
+                                 "verdict: "), out.stdout
+    assert "rules: at least 20 requests per pool; " in out.stdout
+    assert ctl(px, "guardrails", "ack").returncode == CONFLICT  # no breach yet
+    load = Load(px.port).start()
+    try:
+        load.wait_more(200)
+        px.green.handler = lambda req: Response(503, body=b"green is broken")
+        assert poll(lambda: weights_of(px)["green"] == 0, 20), "green was never rolled back"
+    finally:
+        load.finish()
+    out = ctl(px, "guardrails")
+    assert out.returncode == OK, out
+    assert "\nbreach: error_rate at " in out.stdout, out.stdout
+    assert ", rolled back, NOT ACKNOWLEDGED\n  breach error_rate: candidate " in out.stdout
+    assert "`cutover ctl guardrails ack --reason TEXT` acknowledges it" in out.stdout
+    assert "breaches since start: error_rate 1" in out.stdout
+    assert "; unacknowledged error_rate breach: `cutover ctl guardrails`" in \
+        ctl(px, "status").stdout
+    body = ctl_json(px, "guardrails")
+    assert body["breach"] == px.admin().get("/v1/guardrails").json["breach"]
+
+    out = ctl(px, "guardrails", "ack", "--reason", "looked at green")
+    assert out.returncode == OK, out
+    assert ", rolled back, acknowledged\n" in out.stdout, out.stdout
+    ack = next(e for e in audit_entries(px) if e["action"] == "guardrail.ack")
+    assert ack["reason"] == "looked at green", ack
+    out = ctl(px, "guardrails", "ack")
+    assert out.returncode == CONFLICT, out
+    assert out.stderr.startswith("cutover ctl: 409 there is no unacknowledged guardrail breach\n")
+    assert "unacknowledged" not in ctl(px, "status").stdout
+
+
+def test_ack_resume_continues_a_rollout_the_breach_paused(cutover, backends):
+    px = start_with_guardrails(cutover, backends, {"blue": 100, "green": 0}, action="pause")
+    load = Load(px.port).start()
+    try:
+        assert ctl(px, "rollout", "start", "30,60,100", "--every", "1h").returncode == OK
+        load.wait_more(300)
+        px.green.handler = lambda req: Response(500, body=b"no")
+        assert poll(lambda: ctl_json(px, "rollout", "status")["state"] == "paused", 20)
+        out = ctl(px, "rollout", "status")
+        assert "step 1/3: green 30 %, paused: paused by the guardrail: error_rate" in out.stdout
+        out = ctl(px, "guardrails")
+        assert ", rollout paused, NOT ACKNOWLEDGED\n" in out.stdout, out.stdout
+        assert "(add --resume to resume the rollout)" in out.stdout
+        # Not while the breach is unacknowledged.
+        assert ctl(px, "rollout", "resume").returncode == CONFLICT
+        assert weights_of(px) == {"blue": 70, "green": 30}
+        px.green.handler = identify_handler("green")  # fixed
+        out = ctl(px, "guardrails", "ack", "--resume", "--reason", "fixed")
+        assert out.returncode == OK, out
+        assert ctl_json(px, "rollout", "status")["state"] == "running"
+    finally:
+        load.finish()
+
+
+def test_without_guardrails_the_verdict_is_advice(cutover):
+    px = cutover(admin=True)
+    out = ctl(px, "guardrails")
+    assert out.returncode == OK, out
+    assert out.stdout.startswith("guardrails off (no [guardrails] in the config)"), out.stdout
+    assert "\nguardrails off (verdict only): " in ctl(px, "status").stdout
