@@ -33,6 +33,24 @@ int RunRamp(Session& session, const RampFlags& flags);
 int RunRollback(Session& session);
 int RunRevert(Session& session, uint64_t version);
 
+// rollout_commands.cc: a server-side rollout (POST /v1/rollout), which the server advances
+// only while the guardrails hold; and promote-baseline, its last step. --reason goes in the
+// body as well as in X-Cutover-Reason.
+struct RolloutFlags {
+  std::string steps;  // "1,5,25,50,100"
+  std::string every;  // the dwell at each step: "2m"
+  std::optional<uint64_t> min_requests;
+};
+int RunRolloutStart(Session& session, const RolloutFlags& flags);
+int RunRolloutStatus(Session& session);
+enum class RolloutAction { kPause, kResume, kAbort, kPromote };
+int RunRolloutStep(Session& session, RolloutAction action);
+int RunPromoteBaseline(Session& session);
+
+// guardrail_commands.cc: the verdict on the candidate, and acknowledging a breach.
+int RunGuardrails(Session& session);
+int RunGuardrailsAck(Session& session, bool resume);
+
 // rule_commands.cc. `from_json` is a file name or "-" (stdin); when given, `flags` must be empty.
 int RunRulesAdd(Session& session, const RuleFlags& flags, const std::string& from_json,
                 std::optional<unsigned> position);

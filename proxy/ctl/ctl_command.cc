@@ -39,6 +39,8 @@ class Command final : public CtlCommand {
   void AddReadCommands();
   void AddWeightsCommands();
   void AddRuleCommands();
+  void AddRolloutCommands();
+  void AddGuardrailCommands();
   void AddHashToken();
 
   // Resolves the connection, then runs `command` against it.
@@ -51,6 +53,10 @@ class Command final : public CtlCommand {
   GlobalFlags global_;
   std::vector<std::string> assignments_;
   RampFlags ramp_;
+  RolloutFlags rollout_;
+  uint64_t min_requests_ = 0;
+  CLI::Option* min_requests_option_ = nullptr;
+  bool resume_ = false;
   uint64_t revert_version_ = 0;
   unsigned history_limit_value_ = 0;
   unsigned audit_limit_value_ = 0;
@@ -80,6 +86,8 @@ Command::Command(CLI::App& app)
   AddReadCommands();
   AddWeightsCommands();
   AddRuleCommands();
+  AddRolloutCommands();
+  AddGuardrailCommands();
   AddHashToken();
 }
 
@@ -211,6 +219,65 @@ void Command::AddRuleCommands() {
   handlers_.emplace_back(remove, [this] {
     return WithSession([this](Session& s) { return RunRulesRemove(s, rule_name_); });
   });
+}
+
+void Command::AddRolloutCommands() {
+  auto* rollout = ctl_->add_subcommand(
+      "rollout", "A rollout the server runs: steps that advance only while guardrails hold");
+  rollout->require_subcommand(1);
+
+  auto* start = rollout->add_subcommand("start", "Start moving traffic to the candidate in STEPS");
+  start->add_option("steps", rollout_.steps, "rising percents, e.g. 1,5,25,50,100")->required();
+  start->add_option("--every", rollout_.every, "dwell at each step: 1s to 24h, e.g. 2m")
+      ->required();
+  min_requests_option_ = start->add_option("--min-requests", min_requests_,
+                                           "candidate requests a step needs before the next one");
+  // CLI11 would read "-1" into the unsigned as 2^64 - 1.
+  min_requests_option_->check(CLI::Validator(
+      [](const std::string& text) { return text.starts_with('-') ? "must be 0 or more" : ""; }, "",
+      "non-negative"));
+  handlers_.emplace_back(start, [this] {
+    if (min_requests_option_->count() > 0) rollout_.min_requests = min_requests_;
+    return WithSession([this](Session& s) { return RunRolloutStart(s, rollout_); });
+  });
+
+  auto* status = rollout->add_subcommand("status", "Where the rollout stands");
+  handlers_.emplace_back(status, [this] { return WithSession(&RunRolloutStatus); });
+
+  struct Step {
+    const char* name;
+    RolloutAction action;
+    const char* help;
+  };
+  for (const Step& step : {
+           Step{"pause", RolloutAction::kPause, "Hold the rollout at its step"},
+           Step{"resume", RolloutAction::kResume, "Go on from the step it was paused at"},
+           Step{"abort", RolloutAction::kAbort, "Stop and roll the candidate back"},
+           Step{"promote", RolloutAction::kPromote, "Skip the remaining steps: candidate to 100 %"},
+       }) {
+    auto* command = rollout->add_subcommand(step.name, step.help);
+    handlers_.emplace_back(command, [this, action = step.action] {
+      return WithSession([action](Session& s) { return RunRolloutStep(s, action); });
+    });
+  }
+
+  auto* promote = ctl_->add_subcommand(
+      "promote-baseline",
+      "The candidate at 100 % becomes the baseline (and the old baseline the candidate)");
+  handlers_.emplace_back(promote, [this] { return WithSession(&RunPromoteBaseline); });
+}
+
+void Command::AddGuardrailCommands() {
+  auto* guardrails =
+      ctl_->add_subcommand("guardrails", "The verdict on the candidate, the rules, and any breach");
+  auto* ack = guardrails->add_subcommand("ack", "Acknowledge the breach the guardrails reported");
+  ack->add_flag("--resume", resume_, "also resume the rollout the breach paused");
+  // Before `guardrails` itself: Run() takes the first parsed entry, and `guardrails ack` parses
+  // both.
+  handlers_.emplace_back(ack, [this] {
+    return WithSession([this](Session& s) { return RunGuardrailsAck(s, resume_); });
+  });
+  handlers_.emplace_back(guardrails, [this] { return WithSession(&RunGuardrails); });
 }
 
 void Command::AddHashToken() {

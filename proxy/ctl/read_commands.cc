@@ -1,10 +1,13 @@
 // status, rules list, history, audit, compare, health: one GET each (status adds the
-// certificates' expiry), shown as tables or, with --json, as the server's body.
+// certificates' expiry, the guardrail verdict and the rollout), shown as tables or, with --json,
+// as the server's body.
 #include <ctime>
 #include <string>
 
 #include "proxy/ctl/commands.h"
+#include "proxy/ctl/guardrail_view.h"
 #include "proxy/ctl/response_views.h"
+#include "proxy/ctl/rollout_view.h"
 
 namespace cutover::proxy::ctl {
 namespace {
@@ -36,18 +39,34 @@ std::string Query(std::optional<unsigned> limit, std::optional<unsigned> offset)
 int RunStatus(Session& session) {
   const Reply state = session.Get("/v1/state");
   if (!state.ok()) return ToInt(state.code);
-  // Certificate expiry rides along when the server says (a server older than /v1/tls does not).
+  // Extras ride along when the server has them; a server older than the endpoint (404) or a
+  // refusal leaves their lines out rather than failing the command.
   const Reply tls = session.TryGet("/v1/tls");
+  const Reply guardrails = session.TryGet("/v1/guardrails");
+  const Reply rollout = session.TryGet("/v1/rollout");
   if (session.json_output()) {
     json body = state.body;
-    if (tls.ok() && body.is_object()) body["tls"] = tls.body;
+    if (body.is_object()) {
+      if (tls.ok()) body["tls"] = tls.body;
+      if (guardrails.ok()) body["guardrails"] = guardrails.body;
+      if (rollout.ok()) body["rollout"] = rollout.body;
+    }
     session.PrintJson(body);
-  } else {
-    std::string text = StatusView(state.body);
-    const std::string expiry = tls.ok() ? TlsView(tls.body, time(nullptr)) : "";
-    if (!expiry.empty()) text += "\n" + expiry;
-    session.Print(text);
+    return ToInt(ExitCode::kOk);
   }
+  std::string text = StatusView(state.body);
+  const std::string expiry = tls.ok() ? TlsView(tls.body, time(nullptr)) : "";
+  if (!expiry.empty()) text += "\n" + expiry;
+  std::string release;
+  if (guardrails.ok()) release += GuardrailStatusLine(guardrails.body) + "\n";
+  if (rollout.ok()) {
+    const std::string progress = RolloutProgressLine(rollout.body);
+    if (!progress.empty()) release += "rollout: " + progress + "\n";
+    const std::string hint = CutoverHint(rollout.body, static_cast<int64_t>(time(nullptr)) * 1000);
+    if (!hint.empty()) release += "next: " + hint + "\n";
+  }
+  if (!release.empty()) text += "\n" + release;
+  session.Print(text);
   return ToInt(ExitCode::kOk);
 }
 

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "proxy/ctl/guardrail_view.h"
 #include "proxy/ctl/table.h"
 #include "proxy/ctl/weights_plan.h"
 
@@ -271,6 +272,8 @@ std::string CompareView(const json& compare) {
            Fixed(Member(delta, "p50_ms"), 1) + " ms, p99 " + Fixed(Member(delta, "p99_ms"), 1) +
            " ms, p99 ratio " + Fixed(Member(delta, "p99_ratio"), 2) + "\n";
   }
+  const std::string verdict = VerdictLine(Member(compare, "guardrail"));
+  if (!verdict.empty()) out += "guardrail verdict: " + verdict + "\n";
   return out;
 }
 

@@ -32,7 +32,8 @@ std::string HistoryView(const nlohmann::json& history);
 // `GET /v1/audit`.
 std::string AuditView(const nlohmann::json& audit);
 
-// `GET /v1/compare`: a row per pool and the candidate-minus-baseline deltas.
+// `GET /v1/compare`: a row per pool, the candidate-minus-baseline deltas, and the guardrail
+// verdict when the server gives one.
 std::string CompareView(const nlohmann::json& compare);
 
 // `GET /v1/health`.

@@ -80,8 +80,12 @@ def test_json_prints_the_servers_body(cutover):
     out = ctl(px, "status", "--json")  # a global flag after the subcommand
     assert out.returncode == OK, out.stderr
     body = json.loads(out.stdout)
-    # status also shows the certificates' expiry (GET /v1/tls), under "tls".
+    # status also shows the certificates' expiry (GET /v1/tls), under "tls", and the release:
+    # GET /v1/guardrails (its verdict is re-evaluated every second: compared by shape) and
+    # GET /v1/rollout.
     assert body.pop("tls") == px.admin().get("/v1/tls").json
+    assert body.pop("guardrails").keys() == px.admin().get("/v1/guardrails").json.keys()
+    assert body.pop("rollout") == px.admin().get("/v1/rollout").json
     assert body == px.admin().state()
     assert out.stdout.startswith("{\n  ")  # pretty
     for args in (["rules", "list"], ["history"], ["audit"], ["health"]):

@@ -300,11 +300,13 @@ def compare_body() -> dict:
 
 
 class StandInAdminApi:
-    """The real page at /, and canned /v1/compare, /v1/series and /v1/audit for `token`."""
+    """The real page at /, and canned /v1/compare, /v1/series and /v1/audit for `token`, plus
+    any `extra` bodies by path (everything else is a 404, as on an older proxy)."""
 
-    def __init__(self, page: bytes, token: str):
+    def __init__(self, page: bytes, token: str, extra: dict | None = None):
         outer = self
         self.paths = []
+        self.extra = dict(extra or {})
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
@@ -315,7 +317,8 @@ class StandInAdminApi:
                     return self.reply(401, b'{"error": "a bearer token is required"}')
                 bodies = {"/v1/compare?window=60s": compare_body(),
                           "/v1/series?window=10m": series_body(),
-                          "/v1/audit?limit=10": {"enabled": True, "entries": []}}
+                          "/v1/audit?limit=10": {"enabled": True, "entries": []},
+                          **outer.extra}
                 if self.path not in bodies:
                     return self.reply(404, b'{"error": "no such endpoint"}')
                 return self.reply(200, json.dumps(bodies[self.path]).encode())
@@ -370,11 +373,182 @@ def test_dashboard_draws_the_lines_of_v1_series(dash_proxy, browser, tmp_path):
         assert tab.evaluate("document.querySelector('[data-testid=\"delta-p99-ratio\"]')"
                             ".dataset.verdict") == "worse"
         assert "/v1/series?window=10m" in api.paths
+        # No /v1/guardrails or /v1/rollout here (404): their sections stay out of sight.
+        assert "/v1/guardrails" in api.paths and "/v1/rollout" in api.paths
+        assert tab.evaluate(f"{element('guardrails')}.hidden") is True
+        assert tab.evaluate(f"{element('rollout')}.hidden") is True
         assert_clean(tab, origin)
         shot = tab.screenshot(tmp_path / "dashboard-series.png")
         print(f"dashboard screenshot (stand-in /v1/series): {shot}")
     finally:
         api.stop()
+
+
+# GET /v1/guardrails and GET /v1/rollout as the API contract gives them (docs/admin-api.md).
+def guardrails_body(acknowledged: bool = False) -> dict:
+    return {"enabled": True, "action": "pause", "window_ms": 30000,
+            "spec": {"min_requests": 50, "max_error_rate_increase": 0.01,
+                     "max_error_rate_ratio": 0, "max_error_rate": 0, "latency_quantile": 0.99,
+                     "max_latency_ratio": 1.5, "max_latency_ms": 0, "false_alarm": 0.0001,
+                     "budget_false_alarm": 0.05},
+            "verdict": {"kind": "breach", "rule": "error_rate",
+                        "explain": "green 5/100 errors vs blue 1/900 (p < 0.0001)",
+                        "evaluated_unix_ms": 1764102020000,
+                        "baseline": {"pool": "blue", "requests": 900, "errors": 1,
+                                     "error_rate": 0.0011, "p99_ms": 12.5},
+                        "candidate": {"pool": "green", "requests": 100, "errors": 5,
+                                      "error_rate": 0.05, "p99_ms": 14.0}},
+            "breach": {"rule": "error_rate", "explain": "green 5/100 errors vs blue 1/900",
+                       "unix_ms": 1764102020000, "action": "pause",
+                       "acknowledged": acknowledged},
+            "breaches_total": {"error_rate": 1, "latency": 0, "error_rate_ceiling": 0,
+                               "latency_ceiling": 0}}
+
+
+def rollout_body() -> dict:
+    return {"state": "paused", "baseline": "blue", "candidate": "green",
+            "steps": [1, 5, 25, 50, 100], "step": 2, "weight": 25, "dwell_ms": 120000,
+            "min_requests": 0, "step_started_unix_ms": 1764102000000, "dwell_left_ms": 45000,
+            "step_requests": 1234, "waiting_for": "",
+            "paused_reason": "guardrail breach: error_rate", "started_by": "token:alice",
+            "started_unix_ms": 1764101700000, "finished_unix_ms": 0,
+            "cutover": {"complete": False, "candidate_full_since_unix_ms": 0, "hold_ms": 600000,
+                        "next_step": ""}}
+
+
+def element(name: str) -> str:
+    """A JS expression: the element with data-testid `name`."""
+    return f"document.querySelector('[data-testid=\"{name}\"]')"
+
+
+@needs_chromium
+def test_dashboard_shows_the_guardrail_badge_and_rollout_strip_of_the_contract(dash_proxy,
+                                                                             browser, tmp_path):
+    page = dash_proxy.admin().get("/").raw
+    token = secrets.token_hex(16)
+    api = StandInAdminApi(page, token, {"/v1/guardrails": guardrails_body(),
+                                        "/v1/rollout": rollout_body()})
+    try:
+        origin = f"http://127.0.0.1:{api.port}/"
+        tab = open_tab(browser, f"{origin}#token={token}")
+        tab.wait_for(f"!{element('guardrails')}.hidden && !{element('rollout')}.hidden")
+
+        badge = element("guardrail-badge")
+        assert tab.evaluate(f"{badge}.dataset.kind") == "breach"
+        assert tab.evaluate(f"{badge}.textContent") == "breach · error_rate"
+        assert "green 5/100 errors vs blue 1/900 (p < 0.0001)" in \
+            tab.evaluate(text_of("guardrail-explain"))
+        assert tab.evaluate(text_of("guardrail-mode")) == \
+            "a breach pauses the rollout · window 30s"
+        breach = element("guardrail-breach")
+        assert tab.evaluate(f"{breach}.hidden") is False
+        assert tab.evaluate(f"{breach}.dataset.acknowledged") == "false"
+        assert "not acknowledged" in tab.evaluate(f"{breach}.textContent")
+
+        # One box per step, the third (25 %) highlighted, the two before it done.
+        steps = tab.evaluate(f"[...{element('rollout-steps')}.children]"
+                             ".map(li => [li.textContent, li.dataset.step])")
+        assert steps == [["1%", "done"], ["5%", "done"], ["25%", "current"], ["50%", "todo"],
+                         ["100%", "todo"]]
+        assert tab.evaluate(f"{element('rollout')}.dataset.state") == "paused"
+        assert tab.evaluate(text_of("rollout-state")) == "rollout paused"
+        assert tab.evaluate(text_of("rollout-detail")) == \
+            "step 3/5 · green 25% · paused: guardrail breach: error_rate"
+        assert tab.evaluate(f"{element('rollout-hint')}.hidden") is True
+        shot = tab.screenshot(tmp_path / "dashboard-release.png")
+        print(f"dashboard screenshot (stand-in guardrails and rollout): {shot}")
+
+        # The breach acknowledged and the rollout resumed: the page follows on its next polls.
+        running = rollout_body()
+        running.update(state="running", paused_reason="", waiting_for="dwell")
+        api.extra["/v1/guardrails"] = guardrails_body(acknowledged=True)
+        api.extra["/v1/rollout"] = running
+        tab.wait_for(f"{breach}.dataset.acknowledged === 'true'")
+        tab.wait_for(f"{element('rollout')}.dataset.state === 'running'")
+        assert tab.evaluate(text_of("rollout-detail")) == \
+            "step 3/5 · green 25% · 45s of 2m dwell left · waiting for: dwell"
+
+        # Guardrails off: the badge says so, the verdict is still shown beside it. The rollout
+        # done and held: the strip keeps the server's hint.
+        off = guardrails_body()
+        off.update(enabled=False, breach=None)
+        off["verdict"].update(kind="healthy", rule="", explain="green 0/100 errors")
+        done = rollout_body()
+        done.update(state="completed", step=4, weight=100, paused_reason="")
+        done["cutover"].update(complete=True, next_step="green has held 100 % for 10m: retire "
+                               "blue, or `cutover ctl promote-baseline`")
+        api.extra["/v1/guardrails"] = off
+        api.extra["/v1/rollout"] = done
+        tab.wait_for(f"{badge}.dataset.kind === 'off'")
+        assert tab.evaluate(f"{badge}.dataset.verdict") == "healthy"
+        assert tab.evaluate(text_of("guardrail-explain")) == "healthy: green 0/100 errors"
+        assert tab.evaluate(text_of("guardrail-mode")) == \
+            "no [guardrails] in the config: a breach only stops a rollout"
+        assert tab.evaluate(f"{breach}.hidden") is True
+        tab.wait_for(f"{element('rollout')}.dataset.state === 'completed'")
+        assert tab.evaluate(f"[...{element('rollout-steps')}.children]"
+                            ".map(li => li.dataset.step)") == ["done"] * 5
+        assert tab.evaluate(text_of("rollout-hint")).startswith("next: green has held 100 %")
+
+        # No rollout and nothing to suggest: the strip goes.
+        api.extra["/v1/rollout"] = {"state": "none", "steps": [],
+                                    "cutover": {"complete": False, "next_step": ""}}
+        tab.wait_for(f"{element('rollout')}.hidden")
+        assert_clean(tab, origin)
+    finally:
+        api.stop()
+
+
+@needs_chromium
+def test_dashboard_shows_the_real_guardrails_and_rollout(cutover, viewer, browser, tmp_path):
+    px = cutover(admin={"address": True, "tokens_file": str(viewer["file"])},
+                 weights={"blue": 100, "green": 0},
+                 guardrails={"window": "10s", "min_requests": 5, "action": "pause"})
+    admin = px.admin()
+    r = admin.request("POST", "/v1/rollout", {"steps": [10, 50, 100], "dwell": "1h",
+                                              "reason": "dashboard test"})
+    assert r.status == 200, r
+    assert drive(px, 100).count(200) == 100
+
+    origin = f"http://127.0.0.1:{px.admin_port}/"
+    tab = open_tab(browser, f"{origin}#token={viewer['token']}")
+    badge = element("guardrail-badge")
+    tab.wait_for(f"!{element('guardrails')}.hidden && !{element('rollout')}.hidden")
+    # Both pools get traffic over min_requests, from the same (healthy) kind of backend; kept
+    # flowing, since the verdict's window is only 10 s.
+    assert poll(lambda: drive(px, 20) and
+                tab.evaluate(f"{badge}.dataset.kind") == "healthy", 15), \
+        tab.evaluate(text_of("guardrail-explain"))
+    assert tab.evaluate(f"{badge}.textContent") == "healthy"
+    assert tab.evaluate(text_of("guardrail-explain")).startswith("healthy: candidate ")
+    assert tab.evaluate(text_of("guardrail-mode")) == "a breach pauses the rollout · window 10s"
+    assert tab.evaluate(f"{element('guardrail-breach')}.hidden") is True
+
+    steps = f"[...{element('rollout-steps')}.children].map(li => [li.textContent, li.dataset.step])"
+    assert tab.evaluate(steps) == [["10%", "current"], ["50%", "todo"], ["100%", "todo"]]
+    assert tab.evaluate(f"{element('rollout')}.dataset.state") == "running"
+    detail = tab.evaluate(text_of("rollout-detail"))
+    assert detail.startswith("step 1/3 · green 10% · ") and "of 1h dwell left" in detail, detail
+    assert detail.endswith("waiting for: dwell"), detail
+    assert tab.evaluate(f"{element('rollout-detail')}.dataset.waitingFor") == "dwell"
+    # The dwell counts down from the server's figure.
+    left = tab.evaluate(f"Number({element('rollout-detail')}.dataset.dwellLeftMs)")
+    assert 0 < left <= 3_600_000
+    tab.wait_for(f"Number({element('rollout-detail')}.dataset.dwellLeftMs) < {left}")
+
+    # Paused by hand, then promoted: the strip follows the server.
+    assert admin.request("POST", "/v1/rollout/pause", {"reason": "look"}).status == 200
+    tab.wait_for(f"{element('rollout')}.dataset.state === 'paused'")
+    assert tab.evaluate(text_of("rollout-detail")) == \
+        "step 1/3 · green 10% · paused: paused by uid:0: look"
+    assert admin.request("POST", "/v1/rollout/promote", {}).status == 200
+    tab.wait_for(f"{element('rollout')}.dataset.state === 'completed'")
+    assert tab.evaluate(steps) == [["10%", "done"], ["50%", "done"], ["100%", "done"]]
+    tab.wait_for(f"!{element('rollout-hint')}.hidden")
+    assert tab.evaluate(text_of("rollout-hint")).startswith("next: green is at 100 %")
+    shot = tab.screenshot(tmp_path / "dashboard-real-release.png")
+    print(f"dashboard screenshot (real guardrails and rollout): {shot}")
+    assert_clean(tab, origin)
 
 
 # --- the demo --------------------------------------------------------------------------------

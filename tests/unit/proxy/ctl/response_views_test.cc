@@ -150,6 +150,27 @@ TEST(HealthView, OneRowPerEndpoint) {
             "empty  (no endpoints)\n");
 }
 
+TEST(CompareView, PoolsDeltasAndTheGuardrailVerdict) {
+  const json compare = json::parse(R"({
+    "version": 7, "window_seconds": 60, "covered_seconds": 60, "baseline": "blue",
+    "candidate": "green",
+    "pools": {"blue": {"weight": 90, "requests": 900, "requests_per_second": 15, "errors": 1,
+                       "error_rate": 0.0011, "p50_ms": 2, "p90_ms": 6, "p99_ms": 12.5},
+              "green": {"weight": 10, "requests": 100, "requests_per_second": 1.7, "errors": 5,
+                        "error_rate": 0.05, "p50_ms": 2.5, "p90_ms": 7, "p99_ms": 14}},
+    "delta": {"error_rate": 0.0489, "p50_ms": 0.5, "p99_ms": 1.5, "p99_ratio": 1.12},
+    "guardrail": {"kind": "breach", "rule": "error_rate",
+                  "explain": "green 5/100 vs blue 1/900"}})");
+  const std::string view = CompareView(compare);
+  EXPECT_NE(view.find("\ngreen - blue: error rate 0.0489, p50 0.5 ms, p99 1.5 ms, p99 ratio 1.12\n"
+                      "guardrail verdict: BREACH error_rate: green 5/100 vs blue 1/900\n"),
+            std::string::npos)
+      << view;
+  json older = compare;
+  older.erase("guardrail");  // a server without guardrails: no line
+  EXPECT_EQ(CompareView(older).find("guardrail"), std::string::npos);
+}
+
 TEST(ChangeView, VersionWeightsAndSwitchTime) {
   EXPECT_EQ(ChangeView(json::parse(
                 R"({"version": 8, "weights": {"blue": 80, "green": 20}, "switch_us": 153,
