@@ -16,7 +16,7 @@ import pytest
 from admin_helpers import audit_entries, poll
 from recording_backend import Response, identify_handler
 from test_ctl import CONFLICT, OK, USAGE, ctl, ctl_raw
-from test_guardrails import Load, no_ejection, start_with_guardrails, weights_of
+from guardrail_helpers import Load, no_ejection, start_with_guardrails, weights_of
 
 # --- local checks: nothing is sent ----------------------------------------------------------
 
