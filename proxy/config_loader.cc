@@ -1400,7 +1400,7 @@ void Loader::ParseGuardrails(const toml::table& root, GuardrailsConfig* out) {
       *guardrails, "guardrails",
       {"window", "interval", "min_requests", "max_error_rate_increase", "max_error_rate_ratio",
        "max_error_rate", "latency_quantile", "max_p99_ratio", "max_latency_ratio", "max_latency_ms",
-       "false_alarm", "budget_false_alarm", "action"});
+       "min_latency_increase_ms", "false_alarm", "budget_false_alarm", "action"});
   if (ReadDuration(*guardrails, "guardrails", "window", &out->window) &&
       (out->window < Millis(1'000) || out->window > Millis(600'000))) {
     Error("guardrails.window", LineOf(guardrails->get("window")->source()),

@@ -421,6 +421,7 @@ max_error_rate = 0.1
 latency_quantile = 0.95
 max_p99_ratio = 2
 max_latency_ms = 800
+min_latency_increase_ms = 20
 false_alarm = 1e-5
 budget_false_alarm = 0.01
 action = "pause"
@@ -438,6 +439,7 @@ complete_after = "1d"
   EXPECT_DOUBLE_EQ(guardrails.spec.latency_quantile, 0.95);
   EXPECT_DOUBLE_EQ(guardrails.spec.max_latency_ratio, 2);
   EXPECT_DOUBLE_EQ(guardrails.spec.max_latency_ms, 800);
+  EXPECT_DOUBLE_EQ(guardrails.spec.min_latency_increase_ms, 20);
   EXPECT_DOUBLE_EQ(guardrails.spec.false_alarm, 1e-5);
   EXPECT_DOUBLE_EQ(guardrails.spec.budget_false_alarm, 0.01);
   EXPECT_EQ(guardrails.action, GuardrailsConfig::Action::kPause);
