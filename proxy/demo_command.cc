@@ -102,6 +102,9 @@ int RunDemo(const DemoOptions& options) {
   config.admin.socket = admin_socket;
   config.admin.state_file = std::string(state_dir) + "/state.json";
   config.admin.audit_log = std::string(state_dir) + "/audit.log";
+  // Guardrails on, with the defaults: the verdict shows in `ctl status` and the dashboard,
+  // and a rollout started from the demo ramps on it.
+  config.guardrails.enabled = true;
   std::string token;
   if (!options.admin_address.empty()) {
     if (!SplitHostPort(options.admin_address, &config.admin.host, &config.admin.port)) {
@@ -150,6 +153,8 @@ int RunDemo(const DemoOptions& options) {
       "  for i in $(seq 100); do curl -s %s; done | sort | uniq -c   # about 90 blue, 10 green\n"
       "  %s weights set green=50   # live, no restart\n"
       "  %s status\n"
+      "  %s rollout start 10,25,50,100 --every 10s   # ramps while the verdict is healthy\n"
+      "  %s guardrails\n"
       "  %s rollback --reason \"demo\"\n"
       "  %s audit\n"
       "  curl -s --unix-socket %s http://cutover/v1/state\n"
@@ -157,7 +162,7 @@ int RunDemo(const DemoOptions& options) {
       "Ctrl-C stops the proxy and the backends.\n\n",
       url.c_str(), backends->port(0), backends->port(1), admin_socket.c_str(), state_dir,
       dashboard.c_str(), url.c_str(), url.c_str(), ctl.c_str(), ctl.c_str(), ctl.c_str(),
-      ctl.c_str(), admin_socket.c_str(), compare.c_str());
+      ctl.c_str(), ctl.c_str(), ctl.c_str(), admin_socket.c_str(), compare.c_str());
   std::fflush(stdout);
   const int code = server.Run();
   std::printf("\ncutover demo: served blue %llu, green %llu requests\n",
