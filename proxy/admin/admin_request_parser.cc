@@ -44,14 +44,8 @@ AdminRequestParser::AdminRequestParser(Listener* listener, uint32_t body_limit)
 
 void AdminRequestParser::Feed(const char* data, std::size_t length) {
   if (stopped_) return;  // answered with Connection: close; ignore the rest
-  if (!headers_done_) head_bytes_ += length;
   const llhttp_errno_t result = llhttp_execute(&parser_, data, length);
-  if (result == HPE_OK) {
-    if (!headers_done_ && head_bytes_ > kHeadLimit) {
-      Fail(431, "request head over " + std::to_string(kHeadLimit) + " bytes");
-    }
-    return;
-  }
+  if (result == HPE_OK) return;
   if (stopped_) return;
   if (expectation_failed_) {
     Fail(417, "only Expect: 100-continue is supported");
@@ -62,7 +56,7 @@ void AdminRequestParser::Feed(const char* data, std::size_t length) {
     Dispatch(true);
     return;
   }
-  if (!headers_done_ && head_bytes_ > kHeadLimit) {
+  if (head_too_large_) {
     Fail(431, "request head over " + std::to_string(kHeadLimit) + " bytes");
     return;
   }
@@ -78,27 +72,40 @@ int AdminRequestParser::OnMessageBegin() {
   expectation_failed_ = false;
   field_.clear();
   value_.clear();
-  headers_done_ = false;
   head_bytes_ = 0;
+  head_too_large_ = false;
   return 0;
 }
 
+// Counted as llhttp hands the pieces over, so the limit holds within one read too (counting
+// whole reads lost the first one: on_message_begin, inside it, started the count again).
+int AdminRequestParser::CountHeadBytes(std::size_t length) {
+  head_bytes_ += length;
+  if (head_bytes_ <= kHeadLimit) return 0;
+  head_too_large_ = true;
+  return -1;
+}
+
 int AdminRequestParser::OnUrl(const char* at, std::size_t length) {
+  if (CountHeadBytes(length) != 0) return -1;
   target_.append(at, length);
   return 0;
 }
 
 int AdminRequestParser::OnHeaderField(const char* at, std::size_t length) {
+  if (CountHeadBytes(length) != 0) return -1;
   field_.append(at, length);
   return 0;
 }
 
 int AdminRequestParser::OnHeaderValue(const char* at, std::size_t length) {
+  if (CountHeadBytes(length) != 0) return -1;
   value_.append(at, length);
   return 0;
 }
 
 int AdminRequestParser::OnHeaderValueComplete() {
+  if (CountHeadBytes(4) != 0) return -1;  // ": " and CRLF: many empty fields add up too
   std::transform(field_.begin(), field_.end(), field_.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   request_.headers.emplace_back(std::move(field_), std::move(value_));
@@ -108,7 +115,6 @@ int AdminRequestParser::OnHeaderValueComplete() {
 }
 
 int AdminRequestParser::OnHeadersComplete() {
-  headers_done_ = true;
   request_.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   if ((parser_.flags & F_CONTENT_LENGTH) != 0 && parser_.content_length > body_limit_) {
     request_.body_too_large = true;

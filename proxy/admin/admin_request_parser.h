@@ -58,6 +58,7 @@ class AdminRequestParser {
   int OnHeadersComplete();
   int OnBody(const char* at, std::size_t length);
   int OnMessageComplete();
+  int CountHeadBytes(std::size_t length);  // 0, or -1 past kHeadLimit
   void Dispatch(bool close_after);
   void Fail(int status, std::string message);
 
@@ -70,8 +71,8 @@ class AdminRequestParser {
   std::string target_;
   std::string field_;
   std::string value_;
-  std::size_t head_bytes_ = 0;
-  bool headers_done_ = false;
+  std::size_t head_bytes_ = 0;  // of the current request's head, as llhttp hands it over
+  bool head_too_large_ = false;
   bool expectation_failed_ = false;
   bool stopped_ = false;
 };
