@@ -119,6 +119,7 @@ int ResponseCodec::OnHeadersComplete() {
   response.content_length_given = (parser_.flags & F_CONTENT_LENGTH) != 0;
   response.chunked = (parser_.flags & F_CHUNKED) != 0;
   response.content_length = parser_.content_length;
+  response.upgrade = parser_.upgrade != 0;
   const int verdict = listener_->OnResponseHead(response);
   if (head_request_ && verdict == 0) return 1;  // HEAD: no body (RFC 9110 §9.3.2)
   return verdict;
@@ -174,6 +175,12 @@ ResponsePlan PrepareResponseHead(const ResponseHead& head, const ResponseContext
   rewrite.keep_alive = plan.keep_alive;
   rewrite.http10_keep_alive = !context.client_http11 && plan.keep_alive;
   if (status == 101) {
+    // Without "Connection: upgrade" llhttp does not switch (RFC 9110 §7.8 requires it): it
+    // would read the tunnel's bytes as a next response while the client tunnels. Refused.
+    if (!head.upgrade) {
+      plan.verdict = -1;
+      return plan;
+    }
     for (const HeaderField& f : buffer->fields)
       if (EqualsIgnoreCase(buffer->Name(f), "upgrade")) rewrite.upgrade = TrimOws(buffer->Value(f));
     if (rewrite.upgrade.empty()) {

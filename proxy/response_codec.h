@@ -29,6 +29,7 @@ struct ResponseHead {
   uint32_t reason_length = 0;  // the reason phrase is buffer->Slice(0, reason_length)
   bool content_length_given = false;
   bool chunked = false;
+  bool upgrade = false;  // a 101 with Upgrade and Connection: upgrade (llhttp's view)
   uint64_t content_length = 0;
 };
 

@@ -93,6 +93,16 @@ TEST_F(ResponseCodecTest, AskedSwitchNeedsAnUpgradeField) {
   EXPECT_NE(Feed("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n"), HPE_OK);
 }
 
+// A 101 with Upgrade but without "Connection: upgrade" was relayed as a switch while llhttp
+// read it as a complete response: the exchange finished, the upstream was released, and the
+// client's connection was left tunnelling into nothing until the tunnel timeout. Found when
+// AskedSwitchNeedsAnUpgradeField was first written without the Connection field.
+TEST_F(ResponseCodecTest, SwitchWithoutConnectionUpgradeIsRefused) {
+  recorder_.context.upgrade_requested = true;
+  EXPECT_NE(Feed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"), HPE_OK);
+  EXPECT_FALSE(recorder_.completed);
+}
+
 // A backend sent part of a head and reset; the request was retried on another connection,
 // whose response must not be read on top of the first one's pieces (the buffer belongs to the
 // exchange and outlives the failed attempt).
