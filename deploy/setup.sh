@@ -177,14 +177,18 @@ run_fuzz_target() {
   local artifacts="$FUZZ_BUILD_DIR/fuzz-artifacts/$name"
   mkdir -p "$corpus" "$artifacts"
   # The admin target fsyncs a state file and an audit log per change: tmpfs makes that free.
-  local tmp=/tmp
-  [[ -d /dev/shm && -w /dev/shm ]] && tmp=/dev/shm
+  # A directory of its own, removed afterwards even when the target died.
+  local base=/tmp tmp rc=0
+  [[ -d /dev/shm && -w /dev/shm ]] && base=/dev/shm
+  tmp="$(mktemp -d "$base/cutover-fuzz-run.XXXXXX")"
   TMPDIR="$tmp" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$FUZZ_BUILD_DIR/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -max_len="$(fuzz_max_len "$name")" -print_final_stats=1 \
     -dict="$(fuzz_dictionary "$name")" \
     -artifact_prefix="$artifacts/" "$corpus" "tests/fuzz/corpus/$name" \
-    >"$FUZZ_BUILD_DIR/fuzz-$name.log" 2>&1
+    >"$FUZZ_BUILD_DIR/fuzz-$name.log" 2>&1 || rc=$?
+  rm -rf "$tmp"
+  return "$rc"
 }
 
 # fuzz_report NAME RC: one line of figures from the run's log, the crashing inputs if any;
