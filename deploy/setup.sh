@@ -11,12 +11,18 @@
 #                                (build-tsan/) of the binary and the threaded unit tests,
 #                                running those and the multiworker integration tests
 #                                (each sanitizer build runs at nice 10 beside the integration
-#                                tests before it); stage times, then the last line:
+#                                tests before it); each fuzz target for FUZZ_SECONDS
+#                                (build-fuzz/, clang, built beside the TSan tests); stage
+#                                times, then the last line:
 #                                "N passed, N failed[, N skipped]"
 #   deploy/setup.sh bench-deps   build deps + wrk, haproxy, nginx-light, valgrind; release build
+#   deploy/setup.sh fuzz [SECS]  clang + libFuzzer; fuzz build (build-fuzz/); each fuzz target
+#                                for SECS seconds (default 600), two at a time, on a corpus
+#                                kept in build-fuzz/fuzz-corpus/ (tests/fuzz/README.md)
 #
 # Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default build-asan),
-# TSAN_BUILD_DIR (default build-tsan), JOBS (default: nproc), PYTEST_TIMEOUT (seconds per
+# TSAN_BUILD_DIR (default build-tsan), FUZZ_BUILD_DIR (default build-fuzz), FUZZ_SECONDS (per
+# fuzz target in `test`, default 60), JOBS (default: nproc), PYTEST_TIMEOUT (seconds per
 # pytest run, default 1200), SOAK_SECONDS (default 60).
 set -euo pipefail
 
@@ -27,6 +33,8 @@ readonly BUILD_DEPS=(build-essential g++ meson ninja-build pkg-config libuv1-dev
 # chromium: tests/integration/test_dashboard.py loads the dashboard in it (headless).
 readonly TEST_DEPS=(python3 python3-pytest curl openssl prometheus chromium)
 readonly BENCH_DEPS=(wrk haproxy nginx-light valgrind)
+# libFuzzer ships in clang's runtime package (tests/fuzz/).
+readonly FUZZ_DEPS=(clang libclang-rt-14-dev)
 
 # A pyenv or venv python may shadow PATH; the tests use Debian's python3-pytest.
 readonly PYTHON=/usr/bin/python3
@@ -40,6 +48,8 @@ ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
 TSAN_BUILD_DIR="${TSAN_BUILD_DIR:-build-tsan}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 PYTEST_TIMEOUT="${PYTEST_TIMEOUT:-1200}"
+FUZZ_BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -174,6 +184,112 @@ build_tsan() {
   ninja -C "$TSAN_BUILD_DIR" -j "$JOBS" cutover "${targets[@]}" \
     || die "build failed in $TSAN_BUILD_DIR"
   [[ -x "$TSAN_BUILD_DIR/cutover" ]] || die "$TSAN_BUILD_DIR/cutover was not built"
+}
+
+# --- fuzzing ----------------------------------------------------------------------------
+
+# tests/fuzz/: NAME is fuzz_NAME's binary, corpus/NAME its seeds, and its dictionary.
+readonly FUZZ_TARGETS=(request response config admin)
+fuzz_dictionary() { if [[ "$1" == config ]]; then echo tests/fuzz/toml.dict; else echo tests/fuzz/http.dict; fi; }
+# Inputs may grow up to this: past the admin API's 16 KiB head limit and the largest response
+# seeds, 8 KiB elsewhere (past the request limits the request target sets).
+fuzz_max_len() { case "$1" in admin | response) echo 17000 ;; *) echo 8192 ;; esac; }
+
+# Only the fuzz targets and the libraries they link, instrumented (-Dfuzz=true), with clang.
+# -O1 -g1 like the ASan build: line tables are all a crash report needs, and the build stays
+# short enough for CI.
+build_fuzz() {
+  CC=clang CXX=clang++ configure_and_build "$FUZZ_BUILD_DIR" fuzz=true optimization=1 \
+    debug=false cpp_args=-g1 c_args=-g1 b_sanitize=address,undefined b_lundef=false
+  local name
+  for name in "${FUZZ_TARGETS[@]}"; do
+    [[ -x "$FUZZ_BUILD_DIR/tests/fuzz/fuzz_$name" ]] || die "$FUZZ_BUILD_DIR/tests/fuzz/fuzz_$name was not built"
+  done
+}
+
+# run_fuzz_target NAME SECONDS CORPUS: fuzzes CORPUS (a directory outside the repository; the
+# seeds are read from tests/fuzz/corpus/NAME, never written) for SECONDS. Crashing inputs go to
+# $FUZZ_BUILD_DIR/fuzz-artifacts/NAME/. Returns non-zero when the target found a problem.
+run_fuzz_target() {
+  local name="$1" seconds="$2" corpus="$3"
+  local artifacts="$FUZZ_BUILD_DIR/fuzz-artifacts/$name"
+  mkdir -p "$corpus" "$artifacts"
+  # The admin target fsyncs a state file and an audit log per change: tmpfs makes that free.
+  # A directory of its own, removed afterwards even when the target died.
+  local base=/tmp tmp rc=0
+  [[ -d /dev/shm && -w /dev/shm ]] && base=/dev/shm
+  tmp="$(mktemp -d "$base/cutover-fuzz-run.XXXXXX")"
+  TMPDIR="$tmp" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$FUZZ_BUILD_DIR/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -max_len="$(fuzz_max_len "$name")" -print_final_stats=1 \
+    -dict="$(fuzz_dictionary "$name")" \
+    -artifact_prefix="$artifacts/" "$corpus" "tests/fuzz/corpus/$name" \
+    >"$FUZZ_BUILD_DIR/fuzz-$name.log" 2>&1 || rc=$?
+  rm -rf "$tmp"
+  return "$rc"
+}
+
+# fuzz_report NAME RC: one line of figures from the run's log, the crashing inputs if any;
+# returns RC's verdict.
+fuzz_report() {
+  local name="$1" rc="$2"
+  local log="$FUZZ_BUILD_DIR/fuzz-$name.log" done_line execs rate
+  done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 | tr '\t' ' ' || true)"
+  execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
+  rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)"
+  log "fuzz_$name: ${execs:-?} execs, ${rate:-?}/s; ${done_line:-no final line}"
+  local crashes
+  crashes="$(find "$FUZZ_BUILD_DIR/fuzz-artifacts/$name" -type f -newer "$log.start" 2>/dev/null || true)"
+  if ((rc != 0)) || [[ -n "$crashes" ]]; then
+    log "fuzz_$name FAILED (exit $rc); its log: $log"
+    grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -n 5 >&2 || true
+    [[ -n "$crashes" ]] && printf 'crashing input: %s\n' $crashes >&2
+    return 1
+  fi
+}
+
+# run_fuzz_targets SECONDS CORPUS_ROOT: every target for SECONDS, two at a time (CI has two
+# cores); each counts as one test in the summary.
+run_fuzz_targets() {
+  local seconds="$1" corpus_root="$2" i j name
+  local pids=() names=()
+  for ((i = 0; i < ${#FUZZ_TARGETS[@]}; i += 2)); do
+    pids=() names=("${FUZZ_TARGETS[@]:i:2}")
+    for name in "${names[@]}"; do
+      touch "$FUZZ_BUILD_DIR/fuzz-$name.log.start"
+      log "fuzz_$name: ${seconds}s"
+      run_fuzz_target "$name" "$seconds" "$corpus_root/$name" &
+      pids+=($!)
+    done
+    for ((j = 0; j < ${#names[@]}; ++j)); do
+      local rc=0
+      wait "${pids[j]}" || rc=$?
+      if fuzz_report "${names[j]}" "$rc"; then
+        add_counts "fuzz_${names[j]}" 1 0 0
+      else
+        add_counts "fuzz_${names[j]}" 0 1 0
+      fi
+    done
+  done
+}
+
+# CI's bounded run: a fresh scratch copy of the corpus each time, so CI never depends on
+# (or grows) what an earlier run found.
+run_fuzz_smoke() {
+  local scratch="$FUZZ_BUILD_DIR/fuzz-smoke"
+  rm -rf "$scratch"
+  run_fuzz_targets "$FUZZ_SECONDS" "$scratch"
+}
+
+cmd_fuzz() {
+  local seconds="${1:-600}"
+  [[ "$seconds" =~ ^[0-9]+$ ]] || die "fuzz: SECONDS must be a number, got \"$seconds\""
+  ensure_packages "${BUILD_DEPS[@]}" "${FUZZ_DEPS[@]}"
+  build_fuzz
+  # The long run's corpus is kept: each run starts where the last one ended.
+  run_fuzz_targets "$seconds" "$FUZZ_BUILD_DIR/fuzz-corpus"
+  echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+  ((TOTAL_FAILED == 0)) || exit 1
 }
 
 # --- tests ------------------------------------------------------------------------------
@@ -352,7 +468,7 @@ timed() {
 }
 
 cmd_test() {
-  ensure_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"
+  ensure_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}" "${FUZZ_DEPS[@]}"
   [[ -x "$PYTHON" ]] || die "$PYTHON not found"
 
   local all_start
@@ -368,10 +484,14 @@ cmd_test() {
   local san_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
                  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
   timed "asan unit" run_unit_tests "$ASAN_BUILD_DIR" asan "${san_env[@]}"
+  # The ASan integration pass leaves most of both cores idle: both remaining builds use them.
   start_build_beside "tsan build" build_tsan
+  start_build_beside "fuzz build" build_fuzz
   timed "asan integration" run_integration_tests "$ASAN_BUILD_DIR" asan "${san_env[@]}"
   timed "tsan build (rest)" wait_build_beside "tsan build"
   timed "tsan tests" run_tsan_tests
+  timed "fuzz build (rest)" wait_build_beside "fuzz build"
+  timed "fuzz" run_fuzz_smoke
 
   log "stage times: $(IFS=,; echo "${STAGE_TIMES[*]}" | sed 's/,/, /g'); total $(($(date +%s) - all_start)) s"
   local summary="$TOTAL_PASSED passed, $TOTAL_FAILED failed"
@@ -406,9 +526,12 @@ main() {
       ;;
     build-stage)  # internal: one build of `test`, run beside the tests (start_build_beside)
       case "${1:-}" in
-        build_asan | build_tsan) "$1" ;;
+        build_asan | build_tsan | build_fuzz) "$1" ;;
         *) die "build-stage: unknown build '${1:-}'" ;;
       esac
+      ;;
+    fuzz)
+      cmd_fuzz "$@"
       ;;
     bench-deps)
       ensure_packages "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}" "${BENCH_DEPS[@]}"

@@ -18,16 +18,10 @@ namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
-// A backend's response head beyond this is treated as a protocol error, not buffered.
-constexpr std::size_t kMaxResponseHeadBytes = 256 * 1024;
 constexpr uint64_t kLingerMs = 1000;
 // How long an idle connection may still send a request once a drain has begun: enough for
 // one already on its way, short enough not to hold the drain up.
 constexpr uint64_t kDrainGraceMs = 250;
-
-ClientConnection* Self(llhttp_t* parser) {
-  return static_cast<ClientConnection*>(parser->data);
-}
 
 Block* BlockOf(const uv_buf_t* buf) {
   return buf->base ? reinterpret_cast<Block*>(buf->base - offsetof(Block, data)) : nullptr;
@@ -49,41 +43,13 @@ bool IsIdempotent(uint8_t method) {
 
 }  // namespace
 
-const llhttp_settings_t ClientConnection::kSettings = {
-    .on_message_begin = &ClientConnection::CbMessageBegin,
-    .on_url = &ClientConnection::CbUrl,
-    .on_status = nullptr,
-    .on_method = nullptr,
-    .on_version = nullptr,
-    .on_header_field = &ClientConnection::CbHeaderField,
-    .on_header_value = &ClientConnection::CbHeaderValue,
-    .on_chunk_extension_name = nullptr,
-    .on_chunk_extension_value = nullptr,
-    .on_headers_complete = &ClientConnection::CbHeadersComplete,
-    .on_body = &ClientConnection::CbBody,
-    .on_message_complete = &ClientConnection::CbMessageComplete,
-    .on_url_complete = nullptr,
-    .on_status_complete = nullptr,
-    .on_method_complete = nullptr,
-    .on_version_complete = nullptr,
-    .on_header_field_complete = &ClientConnection::CbHeaderFieldComplete,
-    .on_header_value_complete = &ClientConnection::CbHeaderValueComplete,
-    .on_chunk_extension_name_complete = nullptr,
-    .on_chunk_extension_value_complete = nullptr,
-    .on_chunk_header = nullptr,
-    .on_chunk_complete = nullptr,
-    .on_reset = nullptr,
-};
-
 ClientConnection::ClientConnection(Worker* worker, uint64_t id)
-    : worker_(worker), id_(id), out_(this, &worker->output_storage()) {
+    : worker_(worker), id_(id), request_codec_(this), out_(this, &worker->output_storage()) {
   uv_tcp_init(worker->loop(), &tcp_);
   tcp_.data = this;
   timer_.Init(worker->loop(), this,
               [](void* self) { static_cast<ClientConnection*>(self)->OnTimer(); });
   open_handles_ = 2;
-  llhttp_init(&parser_, HTTP_REQUEST, &kSettings);
-  parser_.data = this;
 }
 
 ClientConnection::~ClientConnection() = default;
@@ -335,13 +301,11 @@ void ClientConnection::ProcessInput(Block* block, const char* data, std::size_t 
     ArmTimer(Timer::kBody);  // the body timeout is between reads
   }
   current_block_ = block;
-  current_data_ = data;
-  const llhttp_errno_t rc = llhttp_execute(&parser_, data, length);
+  const llhttp_errno_t rc = request_codec_.Execute(worker_->config().limits, data, length);
   current_block_ = nullptr;
-  current_data_ = nullptr;
   if (closing_ || lingering_) return;
 
-  const char* stop = llhttp_get_error_pos(&parser_);
+  const char* stop = request_codec_.error_pos();
   const std::size_t rest = stop ? static_cast<std::size_t>(data + length - stop) : 0;
   switch (rc) {
     case HPE_OK:
@@ -359,20 +323,20 @@ void ClientConnection::ProcessInput(Block* block, const char* data, std::size_t 
       if (rest > 0) HoldInput(block, stop, rest);
       break;
     default: {
-      if (pending_status_ != 0) {
-        // One of our callbacks refused the request (llhttp reports it as HPE_USER or as
+      if (request_codec_.rejection_status() != 0) {
+        // A check refused the request (llhttp reports it as HPE_USER or as
         // HPE_CB_<callback>); answer with the status it chose.
         if (ex_.upstream) ex_.upstream->Close();
         ex_.upstream = nullptr;
-        RespondError(pending_status_, pending_detail_, true);
+        RespondError(request_codec_.rejection_status(), request_codec_.rejection_detail(), true);
         return;
       }
       if (ex_.upstream) ex_.upstream->Close();
       ex_.upstream = nullptr;
       Log(LogLevel::kDebug, "conn %llu: bad request: %s (%s)", static_cast<unsigned long long>(id_),
-          llhttp_errno_name(rc), llhttp_get_error_reason(&parser_));
+          llhttp_errno_name(rc), request_codec_.error_reason());
       if (ex_.request == nullptr) BeginRequest();
-      RespondError(400, llhttp_get_error_reason(&parser_), true);
+      RespondError(400, request_codec_.error_reason(), true);
       return;
     }
   }
@@ -394,163 +358,48 @@ void ClientConnection::ResumeInput() {
   const std::size_t length = held_length_;
   held_block_ = nullptr;
   held_length_ = 0;
-  llhttp_resume(&parser_);
+  request_codec_.Resume();
   if (block) {
     ProcessInput(block, data, length);
     BufferPool::Unref(block);
   }
-  if (!closing_ && !lingering_ && llhttp_get_errno(&parser_) == HPE_OK) StartReading();
+  if (!closing_ && !lingering_ && request_codec_.error() == HPE_OK) StartReading();
 }
 
-int ClientConnection::Reject(int status, const char* detail) {
-  pending_status_ = status;
-  pending_detail_ = detail;
-  return HPE_USER;
-}
-
-int ClientConnection::BeginRequest() {
+void ClientConnection::BeginRequest() {
   ex_ = Exchange{};
   ex_.keep_alive = !draining_;
   ex_.request = worker_->AcquireHead();
-  pending_status_ = 0;
   ex_.start_ns = uv_hrtime();
   ArmTimer(Timer::kHeader);
-  return 0;
 }
 
-int ClientConnection::AppendRequestPiece(const char* at, std::size_t length, bool is_target) {
-  const LimitConfig& limits = worker_->config().limits;
-  ex_.header_bytes += static_cast<uint32_t>(length);
-  if (is_target) {
-    ex_.target_length += static_cast<uint32_t>(length);
-    if (ex_.target_length > limits.uri_bytes) return Reject(414, "request target too long");
-  }
-  if (ex_.header_bytes > limits.header_bytes) return Reject(431, "request head too large");
-  ex_.request->raw.append(at, length);
-  return 0;
+HeadBuffer* ClientConnection::OnRequestBegin() {
+  first_request_ = false;
+  BeginRequest();
+  return ex_.request;
 }
 
-int ClientConnection::OnRequestHeaderField(const char* at, std::size_t length) {
-  if (!ex_.in_name) {
-    if (ex_.request->fields.size() >= worker_->config().limits.header_count) {
-      return Reject(431, "too many header fields");
-    }
-    HeaderField field;
-    field.name_offset = static_cast<uint32_t>(ex_.request->raw.size());
-    ex_.request->fields.push_back(field);
-    ex_.in_name = true;
-    ex_.header_bytes += 4;  // ": " and CRLF
-  }
-  ex_.request->fields.back().name_length += static_cast<uint32_t>(length);
-  return AppendRequestPiece(at, length, false);
-}
-
-int ClientConnection::OnRequestHeaderValue(const char* at, std::size_t length) {
-  // llhttp 8 accepts obs-fold and hands the continuation over as another value piece. RFC
-  // 9112 §5.2 lets a server reject it with 400, and a proxy must not pass it on (it hides
-  // fields such as Transfer-Encoding from one parser and not another): a value piece that
-  // follows a line break plus whitespace is a folded line.
-  const char* p = at;
-  while (length > 0 && p > current_data_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
-  if (length > 0 && p > current_data_ && p[-1] == '\n') {
-    return Reject(400, "obsolete line folding in a header field");
-  }
-  HeaderField& field = ex_.request->fields.back();
-  if (ex_.in_name) {
-    ex_.in_name = false;
-    field.value_offset = static_cast<uint32_t>(ex_.request->raw.size());
-  }
-  field.value_length += static_cast<uint32_t>(length);
-  return AppendRequestPiece(at, length, false);
-}
-
-int ClientConnection::OnRequestHeaderFieldComplete() {
-  // llhttp 8 accepts a line that starts with ':' (an empty field name) and hands its value
-  // over as if it continued the previous field. field-name is a token of at least one
-  // character (RFC 9110 §5.1): refuse it.
-  if (!ex_.in_name || ex_.request->fields.empty() || ex_.request->fields.back().name_length == 0) {
-    return Reject(400, "empty header field name");
-  }
-  return 0;
-}
-
-int ClientConnection::OnRequestHeaderValueComplete() {
-  HeaderField& field = ex_.request->fields.back();
-  if (ex_.in_name) field.value_offset = static_cast<uint32_t>(ex_.request->raw.size());
-  ex_.in_name = false;
-  return 0;
-}
-
-int ClientConnection::OnRequestHeadersComplete() {
-  const Config& config = worker_->config();
-  const uint8_t method = parser_.method;
-  if (method == HTTP_CONNECT) return Reject(405, "CONNECT is not served by this proxy");
-  if (parser_.http_major != 1) return Reject(505, "unsupported HTTP version");
-  const RequestHeadScan scan = ScanRequestHead(*ex_.request);
-  // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request without exactly one Host.
-  if (scan.host_count > 1) return Reject(400, "more than one Host header");
-  if (scan.host_count == 0 && parser_.http_minor == 1) return Reject(400, "missing Host header");
-  // ... and to one whose Host value is invalid (not uri-host [":" port]).
-  if (scan.host_count == 1 && !ValidHost(scan.host)) return Reject(400, "invalid Host header");
-  if (scan.expect_other) return Reject(417, "unsupported expectation");
-
-  if ((parser_.flags & F_TRANSFER_ENCODING) && !(parser_.flags & F_CHUNKED)) {
-    // RFC 9112 §6.3: a request whose final transfer coding is not chunked has no reliable
-    // length; answer 400 and close.
-    return Reject(400, "Transfer-Encoding other than a final chunked");
-  }
-  if (scan.te_other) {
-    // RFC 9112 §6.1: a coding we do not implement (gzip, chunked) gets 501. Forwarding it
-    // is not an option either: the body is re-chunked and the other codings would be lost.
-    return Reject(501, "transfer coding other than chunked");
-  }
-  if (parser_.flags & F_CHUNKED) {
-    ex_.request_framing = BodyFraming::kChunked;
-  } else if (parser_.flags & F_CONTENT_LENGTH) {
-    ex_.request_framing = BodyFraming::kContentLength;
-    if (config.limits.body_bytes != 0 && parser_.content_length > config.limits.body_bytes) {
-      return Reject(413, "request body larger than the limit");
-    }
-  }
-  ex_.head_request = method == HTTP_HEAD;
-  ex_.keep_alive = ex_.keep_alive && llhttp_should_keep_alive(&parser_);
-  ex_.upgrade = parser_.upgrade != 0 && !scan.upgrade.empty();
-
-  if (!ForwardRequest()) return HPE_USER;
-  if (scan.expect_continue && parser_.http_minor == 1 &&
-      (ex_.request_framing == BodyFraming::kChunked || parser_.content_length > 0)) {
-    // We answer the expectation ourselves (RFC 9110 §10.1.1) once we know we will read the
-    // body, and do not forward Expect: the backend then sees a plain request.
-    out_.AppendUnowned(kContinue);
-  }
+bool ClientConnection::OnRequestHead(const RequestHead& head) {
+  ex_.request_framing = head.framing;
+  ex_.head_request = head.head_request;
+  ex_.keep_alive = ex_.keep_alive && head.keep_alive;
+  ex_.upgrade = !head.upgrade.empty();
+  if (!ForwardRequest(head)) return false;
+  // The codec decided the expectation is ours to answer (RFC 9110 §10.1.1).
+  if (head.send_continue) out_.AppendUnowned(kContinue);
   ArmTimer(ex_.request_framing == BodyFraming::kNone ? Timer::kNone : Timer::kBody);
-  return 0;
+  return true;
 }
 
-routing::RequestView ClientConnection::BuildRequestView(std::string_view target) {
-  routing::RequestView view;
-  view.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
-  const std::size_t question = target.find('?');
-  view.path = target.substr(0, question);
-  if (question != std::string_view::npos) view.query = target.substr(question + 1);
-  auto& headers = worker_->header_views();
-  headers.clear();
-  for (const HeaderField& f : ex_.request->fields) {
-    headers.push_back({ex_.request->Name(f), TrimOws(ex_.request->Value(f))});
-  }
-  view.headers = headers;
-  view.client = client_address_;
-  return view;
-}
-
-bool ClientConnection::Route(std::string_view target) {
+bool ClientConnection::Route(const RequestHead& head) {
   const routing::RoutingTable& table = *worker_->snapshot().routing;
   routing::DecideInput input;
   input.random = worker_->NextRandom();
   input.pool_available = worker_->PoolAvailability();
   routing::RequestView view;
   if (worker_->needs_request_view()) {
-    view = BuildRequestView(target);
+    view = MakeRequestView(head, client_address_, &worker_->header_views());
     input.pin = VerifyPinCookie(table, view, time(nullptr));
   }
   ex_.decision = table.Decide(view, input);
@@ -558,53 +407,26 @@ bool ClientConnection::Route(std::string_view target) {
   worker_->mutable_counters().RecordDecision(ex_.pool,
                                              static_cast<std::size_t>(ex_.decision.reason));
   if (ex_.decision.unavailable) {
-    Reject(503, "no pool has an available endpoint");
+    request_codec_.Reject(503, "no pool has an available endpoint");
     return false;
   }
   ex_.endpoint = worker_->PickEndpoint(ex_.pool);
   if (ex_.endpoint == nullptr) {
-    Reject(503, "no endpoint available in the selected pool");
+    request_codec_.Reject(503, "no endpoint available in the selected pool");
     return false;
   }
   return true;
 }
 
-bool ClientConnection::ForwardRequest() {
-  HeadBuffer* head = ex_.request;
-  std::string_view target = head->Slice(0, ex_.target_length);
-  std::string_view authority;
-  std::string_view origin_form;
-  if (SplitAbsoluteForm(target, &authority, &origin_form)) {
-    // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host. It must be a
-    // valid Host value; userinfo ("http://user@host/") is an error (RFC 9110 §4.2.4).
-    if (!ValidHost(authority)) {
-      Reject(400, "invalid authority in the request target");
-      return false;
-    }
-    target = origin_form;
-    if (!target.empty() && target[0] == '?') {
-      const uint32_t offset = static_cast<uint32_t>(head->raw.size());
-      const std::size_t query_offset = static_cast<std::size_t>(target.data() - head->raw.data());
-      const std::size_t query_length = target.size();
-      head->raw.push_back('/');
-      head->raw.append(head->raw, query_offset, query_length);
-      target = head->Slice(offset, static_cast<uint32_t>(query_length + 1));
-      authority = head->Slice(static_cast<uint32_t>(authority.data() - head->raw.data()),
-                              static_cast<uint32_t>(authority.size()));
-    }
-  }
-  if (!Route(target)) return false;
+bool ClientConnection::ForwardRequest(const RequestHead& head) {
+  if (!Route(head)) return false;
   const HeaderConfig& headers = worker_->config().headers;
-  RequestRewrite rewrite;
-  rewrite.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
-  rewrite.target = target;
-  rewrite.authority = authority;
-  rewrite.framing = ex_.request_framing;
-  rewrite.content_length = parser_.content_length;
-  rewrite.upgrade = ex_.upgrade ? ScanRequestHead(*head).upgrade : std::string_view();
-  rewrite.client_address = headers.x_forwarded_for ? std::string_view(peer_) : std::string_view();
-  rewrite.forwarded_proto = !headers.x_forwarded_proto ? "" : tls_ ? "https" : "http";
-  SerializeRequestHead(head, rewrite);
+  const std::string_view client_address =
+      headers.x_forwarded_for ? std::string_view(peer_) : std::string_view();
+  const std::string_view forwarded_proto = !headers.x_forwarded_proto ? ""
+                                           : tls_                     ? "https"
+                                                                      : "http";
+  SerializeRequestHead(ex_.request, MakeRequestRewrite(head, client_address, forwarded_proto));
   return ConnectUpstream(true);
 }
 
@@ -625,20 +447,17 @@ bool ClientConnection::ConnectUpstream(bool allow_pooled) {
   return true;
 }
 
-int ClientConnection::OnRequestBody(const char* at, std::size_t length) {
+void ClientConnection::OnRequestBody(const char* at, std::size_t length) {
   ex_.bytes_in += length;
-  const uint64_t limit = worker_->config().limits.body_bytes;
-  if (limit != 0 && ex_.bytes_in > limit) return Reject(413, "request body larger than the limit");
-  if (ex_.upstream == nullptr) return 0;  // the exchange already failed; discard
+  if (ex_.upstream == nullptr) return;  // the exchange already failed; discard
   if (ex_.request_framing == BodyFraming::kChunked) {
     ex_.upstream->out().AppendChunkedBlock(current_block_, at, length);
   } else {
     ex_.upstream->out().AppendBlock(current_block_, at, length);
   }
-  return 0;
 }
 
-int ClientConnection::OnRequestComplete() {
+void ClientConnection::OnRequestComplete() {
   ex_.request_complete = true;
   if (ex_.upstream) {
     if (ex_.request_framing == BodyFraming::kChunked) {
@@ -647,8 +466,6 @@ int ClientConnection::OnRequestComplete() {
     ex_.upstream->ArmResponseTimer();
   }
   ArmTimer(Timer::kNone);
-  // An upgrade request pauses by itself (HPE_PAUSED_UPGRADE); pausing here too would hide it.
-  return parser_.upgrade ? 0 : HPE_PAUSED;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -707,100 +524,31 @@ void ClientConnection::OnUpstreamWritten() {
 // ---------------------------------------------------------------------------------------
 // Response relay
 
-void ClientConnection::OnResponseStatus(const char* at, std::size_t length) {
+HeadBuffer* ClientConnection::ResponseBuffer() {
   if (ex_.response == nullptr) ex_.response = worker_->AcquireHead();
-  ex_.response->raw.append(at, length);
-  ex_.reason_length += static_cast<uint32_t>(length);
+  return ex_.response;
 }
 
-void ClientConnection::OnResponseHeaderField(const char* at, std::size_t length) {
-  if (ex_.response == nullptr) ex_.response = worker_->AcquireHead();
-  HeadBuffer* head = ex_.response;
-  if (head->raw.size() > kMaxResponseHeadBytes) return;  // refused at headers complete
-  if (!ex_.in_name) {
-    HeaderField field;
-    field.name_offset = static_cast<uint32_t>(head->raw.size());
-    head->fields.push_back(field);
-    ex_.in_name = true;
-  }
-  head->fields.back().name_length += static_cast<uint32_t>(length);
-  head->raw.append(at, length);
-}
-
-void ClientConnection::OnResponseHeaderValue(const char* at, std::size_t length) {
-  HeadBuffer* head = ex_.response;
-  if (head->raw.size() > kMaxResponseHeadBytes) return;
-  HeaderField& field = head->fields.back();
-  if (ex_.in_name) {
-    ex_.in_name = false;
-    field.value_offset = static_cast<uint32_t>(head->raw.size());
-  }
-  field.value_length += static_cast<uint32_t>(length);
-  head->raw.append(at, length);
-}
-
-void ClientConnection::OnResponseHeaderValueComplete() {
-  HeadBuffer* head = ex_.response;
-  if (head->fields.empty()) return;
-  if (ex_.in_name) head->fields.back().value_offset = static_cast<uint32_t>(head->raw.size());
-  ex_.in_name = false;
-}
-
-int ClientConnection::OnResponseHeadersComplete(llhttp_t* p) {
-  if (ex_.response == nullptr) ex_.response = worker_->AcquireHead();
-  HeadBuffer* head = ex_.response;
-  const int status = llhttp_get_status_code(p);
-  if (head->raw.size() > kMaxResponseHeadBytes) return -1;
-  // llhttp reads "099" as 99, which we would relay as an invalid two-digit status line. A
-  // status code below 100 is not HTTP (RFC 9110 §15): a protocol error, 502.
-  if (status < 100) return -1;
-  if (status / 100 == 1 && status != 101) {
-    // Interim responses are not relayed: the proxy answers 100-continue itself, and the
-    // final response follows on the same connection.
-    head->Clear();
-    ex_.reason_length = 0;
-    return 1;
-  }
-  if (status == 101 && !ex_.upgrade) return -1;  // a switch nobody asked for
-
-  ResponseRewrite rewrite;
-  // First, because it appends to head->raw: views into raw are only taken after it.
-  rewrite.extra_fields = AppendProxyFields(head);
-  rewrite.status = status;
-  rewrite.reason = head->Slice(0, ex_.reason_length);
-  rewrite.head_request = ex_.head_request;
-  const bool http11 = parser_.http_minor >= 1;
-  const bool no_body = ex_.head_request || status == 204 || status == 304 || status == 101;
-  if (no_body) {
-    ex_.response_framing = BodyFraming::kNone;
-  } else if ((p->flags & F_CONTENT_LENGTH) && !(p->flags & F_CHUNKED)) {
-    ex_.response_framing = BodyFraming::kContentLength;
-    rewrite.content_length = p->content_length;
-  } else if (http11) {
-    ex_.response_framing = BodyFraming::kChunked;  // chunked or close-delimited upstream
-  } else {
-    ex_.response_framing = BodyFraming::kUntilClose;
-  }
-  if (ex_.response_framing == BodyFraming::kUntilClose || client_eof_ || draining_ ||
-      (ex_.upgrade && status != 101) || !ex_.request_complete) {
-    ex_.keep_alive = false;
-  }
-  rewrite.framing = ex_.response_framing;
-  rewrite.keep_alive = ex_.keep_alive;
-  rewrite.http10_keep_alive = !http11 && ex_.keep_alive;
-  if (status == 101) {
-    for (const HeaderField& f : head->fields)
-      if (EqualsIgnoreCase(head->Name(f), "upgrade")) rewrite.upgrade = TrimOws(head->Value(f));
-    if (rewrite.upgrade.empty()) return -1;
-  }
-  SerializeResponseHead(head, rewrite);
-  out_.AppendUnowned(head->out);
-  ex_.status = status;
+int ClientConnection::OnResponseHead(const ResponseHead& head) {
+  if (head.status == 101 && !ex_.upgrade) return -1;  // a switch nobody asked for
+  ResponseContext context;
+  context.head_request = ex_.head_request;
+  context.upgrade_requested = ex_.upgrade;
+  context.client_http11 = request_codec_.http_minor() >= 1;
+  context.keep_alive = ex_.keep_alive && !client_eof_ && !draining_;
+  context.request_complete = ex_.request_complete;
+  // First, because it appends to head.buffer->raw: views into raw are only taken after it.
+  const std::string_view extra_fields = AppendProxyFields(head.buffer);
+  const ResponsePlan plan = PrepareResponseHead(head, context, extra_fields);
+  ex_.response_framing = plan.framing;
+  ex_.keep_alive = plan.keep_alive;
+  if (plan.verdict < 0) return -1;
+  out_.AppendUnowned(head.buffer->out);
+  ex_.status = head.status;
   ex_.response_started = true;
   ex_.upstream_head_ns = uv_hrtime();
-  if (status == 101) StartTunnel();
-  // llhttp sizes a 304's body by its Content-Length like any other; tell it there is none.
-  return no_body && status != 101 ? 1 : 0;
+  if (head.status == 101) StartTunnel();
+  return plan.verdict;
 }
 
 std::string_view ClientConnection::AppendProxyFields(HeadBuffer* head) {
@@ -941,7 +689,7 @@ bool ClientConnection::RetryExchange(UpstreamError error, UpstreamEndpoint* fail
                           ex_.request_framing == BodyFraming::kNone && ex_.request != nullptr &&
                           !ex_.request->out.empty();
   const bool may_retry =
-      connect_failed || !request_sent || (broken && IsIdempotent(parser_.method));
+      connect_failed || !request_sent || (broken && IsIdempotent(request_codec_.method()));
   if (!replayable || !may_retry || ex_.attempts >= kMaxAttempts) {
     ex_.pool_exhausted = connect_failed && pool_says_503;
     return false;
@@ -1029,8 +777,8 @@ void ClientConnection::FinishExchange() {
   if (worker_->access_log().enabled() && ex_.request != nullptr) {
     AccessEntry entry;
     entry.client = peer_;
-    entry.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
-    entry.target = ex_.request->Slice(0, ex_.target_length);
+    entry.method = request_codec_.method_name();
+    entry.target = ex_.request->Slice(0, request_codec_.target_length());
     entry.status = ex_.status;
     entry.pool = ex_.endpoint ? pool_name : std::string_view();
     entry.endpoint = ex_.endpoint ? std::string_view(ex_.endpoint->address.name) : "";
@@ -1067,7 +815,7 @@ void ClientConnection::FinishExchange() {
   if (held_block_) {
     ResumeInput();
   } else {
-    llhttp_resume(&parser_);
+    request_codec_.Resume();
     StartReading();
   }
 }
@@ -1077,47 +825,6 @@ void ClientConnection::ReleaseExchangeBuffers() {
   if (ex_.response) worker_->ReleaseHead(ex_.response);
   ex_.request = nullptr;
   ex_.response = nullptr;
-}
-
-// ---------------------------------------------------------------------------------------
-// llhttp callbacks
-
-int ClientConnection::CbMessageBegin(llhttp_t* p) {
-  ClientConnection* self = Self(p);
-  self->first_request_ = false;
-  return self->BeginRequest();
-}
-
-int ClientConnection::CbUrl(llhttp_t* p, const char* at, size_t length) {
-  return Self(p)->AppendRequestPiece(at, length, true);
-}
-
-int ClientConnection::CbHeaderField(llhttp_t* p, const char* at, size_t length) {
-  return Self(p)->OnRequestHeaderField(at, length);
-}
-
-int ClientConnection::CbHeaderValue(llhttp_t* p, const char* at, size_t length) {
-  return Self(p)->OnRequestHeaderValue(at, length);
-}
-
-int ClientConnection::CbHeaderFieldComplete(llhttp_t* p) {
-  return Self(p)->OnRequestHeaderFieldComplete();
-}
-
-int ClientConnection::CbHeaderValueComplete(llhttp_t* p) {
-  return Self(p)->OnRequestHeaderValueComplete();
-}
-
-int ClientConnection::CbHeadersComplete(llhttp_t* p) {
-  return Self(p)->OnRequestHeadersComplete();
-}
-
-int ClientConnection::CbBody(llhttp_t* p, const char* at, size_t length) {
-  return Self(p)->OnRequestBody(at, length);
-}
-
-int ClientConnection::CbMessageComplete(llhttp_t* p) {
-  return Self(p)->OnRequestComplete();
 }
 
 }  // namespace cutover::proxy

@@ -1,13 +1,12 @@
 // One downstream (client) connection and the exchange it is serving. The request path reads
-// top to bottom here: read -> parse (llhttp, strict) -> decide -> forward -> relay the
-// response -> record, with one exit for upstream failures (FailExchange).
+// top to bottom here: read -> parse (RequestCodec: llhttp, strict) -> decide -> forward -> relay
+// the response -> record, with one exit for upstream failures (FailExchange).
 //
 // Ownership: created by the Worker on accept and listed there; owns its uv_tcp_t and
 // uv_timer_t and frees itself in the last close callback (Close() starts that). Not copyable
 // or movable: libuv holds pointers into it. Worker thread only.
 #pragma once
 
-#include <llhttp.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -16,6 +15,8 @@
 #include "proxy/deadline_timer.h"
 #include "proxy/exchange.h"
 #include "proxy/output_queue.h"
+#include "proxy/request_codec.h"
+#include "proxy/response_codec.h"
 #include "routing/request_view.h"
 
 namespace cutover::tls {
@@ -27,7 +28,7 @@ namespace cutover::proxy {
 
 class Worker;
 
-class ClientConnection final : public OutputQueue::Listener {
+class ClientConnection final : public OutputQueue::Listener, private RequestCodec::Listener {
  public:
   ClientConnection(Worker* worker, uint64_t id);
   ClientConnection(const ClientConnection&) = delete;
@@ -51,12 +52,11 @@ class ClientConnection final : public OutputQueue::Listener {
   // `request_sent`: it had connected (TCP and any TLS handshake), so the backend may have
   // seen the request; before that nothing reached it, and any request may go elsewhere.
   void OnUpstreamFailed(UpstreamError error, bool reused, bool request_sent);
-  void OnResponseStatus(const char* at, std::size_t length);
-  void OnResponseHeaderField(const char* at, std::size_t length);
-  void OnResponseHeaderValue(const char* at, std::size_t length);
-  void OnResponseHeaderValueComplete();
-  // Returns the llhttp on_headers_complete verdict (0 = body follows, 1 = no body).
-  int OnResponseHeadersComplete(llhttp_t* parser);
+  // The exchange's response head buffer (taken when the response head starts).
+  HeadBuffer* ResponseBuffer();
+  // A final response head: relays the client's version of it. Returns the llhttp
+  // on_headers_complete verdict (0 = body follows, 1 = no body, -1 = a protocol error).
+  int OnResponseHead(const ResponseHead& head);
   void OnResponseBody(Block* block, const char* at, std::size_t length);
   // Returns true when the upstream connection may be reused.
   void OnResponseComplete(bool upstream_reusable);
@@ -104,20 +104,14 @@ class ClientConnection final : public OutputQueue::Listener {
   void FlushClient();
   void FlushUpstream();
 
-  // Request side (llhttp callbacks land here).
-  int BeginRequest();
-  int AppendRequestPiece(const char* at, std::size_t length, bool is_target);
-  int OnRequestHeaderField(const char* at, std::size_t length);
-  int OnRequestHeaderValue(const char* at, std::size_t length);
-  int OnRequestHeaderFieldComplete();
-  int OnRequestHeaderValueComplete();
-  int OnRequestHeadersComplete();
-  int OnRequestBody(const char* at, std::size_t length);
-  int OnRequestComplete();
-  int Reject(int status, const char* detail);  // from a callback: stops the parser
-  bool ForwardRequest();                       // decide, pick an endpoint, queue the head
-  routing::RequestView BuildRequestView(std::string_view target);
-  bool Route(std::string_view target);  // the routing decision and the endpoint
+  // Request side: the codec parses and checks, these decide and forward.
+  void BeginRequest();
+  HeadBuffer* OnRequestBegin() override;
+  bool OnRequestHead(const RequestHead& head) override;
+  void OnRequestBody(const char* at, std::size_t length) override;
+  void OnRequestComplete() override;
+  bool ForwardRequest(const RequestHead& head);  // decide, pick an endpoint, queue the head
+  bool Route(const RequestHead& head);           // the routing decision and the endpoint
   // Sends the request again when that is safe; false when the failure must be answered.
   bool RetryExchange(UpstreamError error, UpstreamEndpoint* failed, bool reused, bool request_sent);
   // The response fields the proxy adds: X-Cutover-Pool and affinity cookies.
@@ -132,23 +126,11 @@ class ClientConnection final : public OutputQueue::Listener {
   void CloseGracefully();  // lingering close after an error: let the client read the reply
   void StartTunnel();
 
-  static int CbMessageBegin(llhttp_t* p);
-  static int CbMethod(llhttp_t* p, const char* at, size_t length);
-  static int CbUrl(llhttp_t* p, const char* at, size_t length);
-  static int CbHeaderField(llhttp_t* p, const char* at, size_t length);
-  static int CbHeaderValue(llhttp_t* p, const char* at, size_t length);
-  static int CbHeaderFieldComplete(llhttp_t* p);
-  static int CbHeaderValueComplete(llhttp_t* p);
-  static int CbHeadersComplete(llhttp_t* p);
-  static int CbBody(llhttp_t* p, const char* at, size_t length);
-  static int CbMessageComplete(llhttp_t* p);
-  static const llhttp_settings_t kSettings;
-
   Worker* worker_;
   uint64_t id_;
   uv_tcp_t tcp_;
   DeadlineTimer timer_;
-  llhttp_t parser_;
+  RequestCodec request_codec_;
   OutputQueue out_;
   Exchange ex_;
 
@@ -160,10 +142,7 @@ class ClientConnection final : public OutputQueue::Listener {
   std::unique_ptr<tls::Engine> tls_;  // set on TLS listeners; out_ seals with it
   bool tls_draining_ = false;
   bool tls_drain_again_ = false;
-  const char* current_data_ = nullptr;  // start of the bytes being parsed
 
-  int pending_status_ = 0;  // set by a callback that rejects the request
-  const char* pending_detail_ = nullptr;
   Timer timer_kind_ = Timer::kNone;
   uint8_t open_handles_ = 0;
   bool reading_ = false;

@@ -37,6 +37,10 @@ constexpr int64_t kMaxEndpointWeight = 1'000;
 constexpr int64_t kMaxConsecutiveFailures = 1'000;
 constexpr int64_t kMaxHealthThreshold = 100;
 constexpr std::size_t kMinPinKeyBytes = 16;  // HMAC-SHA256 key; shorter keys are guessable
+// A key file holds a short secret; a config file is text an operator wrote. Past these sizes
+// the path names something else (/dev/zero, a log), which must not be read until memory runs out.
+constexpr std::size_t kMaxPinKeyFileBytes = 4096;
+constexpr std::size_t kMaxConfigFileBytes = 16 << 20;
 constexpr int64_t kMillisPerDay = 86'400'000;
 // Browsers cap cookie lifetimes at 400 days (RFC 6265bis); a longer Max-Age would be shortened
 // silently.
@@ -241,8 +245,9 @@ int64_t UnixDayStart(const toml::date& date) {
   return static_cast<int64_t>(day.time_since_epoch().count()) * 86'400;
 }
 
-// Reads `path` into `out`; returns 0 or the errno of the failure (a directory gives EISDIR).
-int ReadWholeFile(const std::string& path, std::string* out) {
+// Reads `path` into `out`; returns 0 or the errno of the failure (a directory gives EISDIR,
+// more than `max_bytes` EFBIG).
+int ReadWholeFile(const std::string& path, std::size_t max_bytes, std::string* out) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno;
   std::array<char, 65536> buf{};
@@ -251,6 +256,10 @@ int ReadWholeFile(const std::string& path, std::string* out) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n > 0) {
       out->append(buf.data(), static_cast<std::size_t>(n));
+      if (out->size() > max_bytes) {
+        read_errno = EFBIG;
+        break;
+      }
     } else if (n == 0) {
       break;
     } else if (errno != EINTR) {
@@ -1071,7 +1080,7 @@ void Loader::ReadPinKeyFile(const toml::node& node, const std::string& file, std
   const std::string path = "routing.affinity.pin_key_file";
   const int line = LineOf(node.source());
   std::string key;
-  if (const int read_errno = ReadWholeFile(file, &key); read_errno != 0) {
+  if (const int read_errno = ReadWholeFile(file, kMaxPinKeyFileBytes, &key); read_errno != 0) {
     Error(path, line, "cannot read " + Quote(file) + ": " + std::strerror(read_errno));
     return;
   }
@@ -1941,7 +1950,7 @@ ConfigLoadResult LoadConfigString(std::string_view toml_text, std::string_view s
 
 ConfigLoadResult LoadConfigFile(const std::string& path) {
   std::string text;
-  if (const int read_errno = ReadWholeFile(path, &text); read_errno != 0) {
+  if (const int read_errno = ReadWholeFile(path, kMaxConfigFileBytes, &text); read_errno != 0) {
     ConfigLoadResult result;
     result.errors.push_back(
         ConfigError{.key_path = "",

@@ -17,13 +17,6 @@ struct UpstreamEndpoint;
 struct Exchange {
   HeadBuffer* request = nullptr;   // pooled; null while the connection is idle
   HeadBuffer* response = nullptr;  // pooled; taken when the response head starts
-  uint32_t method_length = 0;      // request.raw starts with the method, then the target
-  uint32_t target_length = 0;
-  uint32_t reason_offset = 0;  // response.raw: the reason phrase comes first
-  uint32_t reason_length = 0;
-  uint32_t header_bytes = 0;  // request head size so far, for the header_bytes limit
-  bool in_name = false;       // llhttp delivers names and values in pieces
-
   BodyFraming request_framing = BodyFraming::kNone;
   BodyFraming response_framing = BodyFraming::kNone;  // as sent to the client
   bool head_request = false;

@@ -32,41 +32,10 @@ const char* UpstreamErrorName(UpstreamError error) {
   return "unknown";
 }
 
-namespace {
-UpstreamConnection* Self(llhttp_t* parser) {
-  return static_cast<UpstreamConnection*>(parser->data);
-}
-}  // namespace
-
-const llhttp_settings_t UpstreamConnection::kSettings = {
-    .on_message_begin = nullptr,
-    .on_url = nullptr,
-    .on_status = &UpstreamConnection::OnStatus,
-    .on_method = nullptr,
-    .on_version = nullptr,
-    .on_header_field = &UpstreamConnection::OnHeaderField,
-    .on_header_value = &UpstreamConnection::OnHeaderValue,
-    .on_chunk_extension_name = nullptr,
-    .on_chunk_extension_value = nullptr,
-    .on_headers_complete = &UpstreamConnection::OnHeadersComplete,
-    .on_body = &UpstreamConnection::OnBody,
-    .on_message_complete = &UpstreamConnection::OnMessageComplete,
-    .on_url_complete = nullptr,
-    .on_status_complete = nullptr,
-    .on_method_complete = nullptr,
-    .on_version_complete = nullptr,
-    .on_header_field_complete = nullptr,
-    .on_header_value_complete = &UpstreamConnection::OnHeaderValueComplete,
-    .on_chunk_extension_name_complete = nullptr,
-    .on_chunk_extension_value_complete = nullptr,
-    .on_chunk_header = nullptr,
-    .on_chunk_complete = nullptr,
-    .on_reset = nullptr,
-};
-
 UpstreamConnection::UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoint)
     : worker_(worker),
       endpoint_(endpoint),
+      response_codec_(this),
       out_(this, &worker->output_storage()),
       tls_context_(endpoint->address.tls) {
   uv_tcp_init(worker->loop(), &tcp_);
@@ -75,8 +44,6 @@ UpstreamConnection::UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoin
               [](void* self) { static_cast<UpstreamConnection*>(self)->OnTimer(); });
   connect_req_.data = this;
   open_handles_ = 2;
-  llhttp_init(&parser_, HTTP_RESPONSE, &kSettings);
-  parser_.data = this;
 }
 
 UpstreamConnection::~UpstreamConnection() = default;
@@ -112,8 +79,7 @@ void UpstreamConnection::Attach(ClientConnection* client, bool head_request) {
     state_ = State::kActive;
     timer_.Clear();
   }
-  llhttp_init(&parser_, HTTP_RESPONSE, &kSettings);
-  parser_.data = this;
+  response_codec_.Start(head_request);
 }
 
 void UpstreamConnection::OnConnect(int status) {
@@ -323,8 +289,8 @@ void UpstreamConnection::OnPeerEnd() {
   } else if (state_ == State::kActive && client_) {
     // A close-delimited body ends here (RFC 9112 §6.3 rule 8). Over TLS, a close without
     // close_notify is accepted as the end too, as browsers do: many servers never send one.
-    if (response_bytes_ > 0 && llhttp_message_needs_eof(&parser_)) {
-      llhttp_finish(&parser_);  // runs on_message_complete when the body was whole
+    if (response_bytes_ > 0 && response_codec_.NeedsEof()) {
+      response_codec_.Finish();  // runs on_message_complete when the body was whole
     }
     if (response_done_) {
       client_->OnResponseComplete(false);
@@ -347,7 +313,7 @@ void UpstreamConnection::ReadResponse(Block* block, const char* data, std::size_
   }
   ArmResponseTimer();
   current_block_ = block;
-  const llhttp_errno_t rc = llhttp_execute(&parser_, data, length);
+  const llhttp_errno_t rc = response_codec_.Execute(data, length);
   current_block_ = nullptr;
   if (state_ == State::kClosing) return;
   if (rc == HPE_OK) {
@@ -357,14 +323,14 @@ void UpstreamConnection::ReadResponse(Block* block, const char* data, std::size_
   if (rc == HPE_PAUSED && response_done_) {
     // Response complete (we paused in on_message_complete). Extra bytes after a complete
     // response mean the backend broke framing; the connection is not reused.
-    const char* stop = llhttp_get_error_pos(&parser_);
+    const char* stop = response_codec_.error_pos();
     const bool extra = stop != nullptr && stop < data + length;
     client_->OnResponseComplete(reusable_ && !extra);
     return;
   }
   if (rc == HPE_PAUSED_UPGRADE) {
     // A 101 response: what follows belongs to the tunnel.
-    const char* rest = llhttp_get_error_pos(&parser_);
+    const char* rest = response_codec_.error_pos();
     if (rest && rest < data + length) {
       client_->OnTunnelBytes(block, rest, static_cast<std::size_t>(data + length - rest));
     } else {
@@ -373,7 +339,7 @@ void UpstreamConnection::ReadResponse(Block* block, const char* data, std::size_
     return;
   }
   Log(LogLevel::kWarn, "upstream %s: bad response: %s (%s)", endpoint_->address.name.c_str(),
-      llhttp_errno_name(rc), llhttp_get_error_reason(&parser_));
+      llhttp_errno_name(rc), response_codec_.error_reason());
   Fail(UpstreamError::kProtocol);
 }
 
@@ -458,49 +424,23 @@ void UpstreamConnection::OnClosed() {
   if (--open_handles_ == 0) delete this;
 }
 
-int UpstreamConnection::OnStatus(llhttp_t* p, const char* at, size_t length) {
-  Self(p)->client_->OnResponseStatus(at, length);
-  return 0;
+HeadBuffer* UpstreamConnection::OnResponseBuffer() {
+  return client_->ResponseBuffer();
 }
 
-int UpstreamConnection::OnHeaderField(llhttp_t* p, const char* at, size_t length) {
-  Self(p)->client_->OnResponseHeaderField(at, length);
-  return 0;
+int UpstreamConnection::OnResponseHead(const ResponseHead& head) {
+  return client_->OnResponseHead(head);
 }
 
-int UpstreamConnection::OnHeaderValue(llhttp_t* p, const char* at, size_t length) {
-  Self(p)->client_->OnResponseHeaderValue(at, length);
-  return 0;
+void UpstreamConnection::OnResponseBody(const char* at, std::size_t length) {
+  client_->OnResponseBody(current_block_, at, length);
 }
 
-int UpstreamConnection::OnHeaderValueComplete(llhttp_t* p) {
-  Self(p)->client_->OnResponseHeaderValueComplete();
-  return 0;
-}
-
-int UpstreamConnection::OnHeadersComplete(llhttp_t* p) {
-  UpstreamConnection* self = Self(p);
-  const int verdict = self->client_->OnResponseHeadersComplete(p);
-  if (self->head_request_ && verdict == 0) return 1;  // HEAD: no body (RFC 9110 §9.3.2)
-  return verdict;
-}
-
-int UpstreamConnection::OnBody(llhttp_t* p, const char* at, size_t length) {
-  UpstreamConnection* self = Self(p);
-  self->client_->OnResponseBody(self->current_block_, at, length);
-  return 0;
-}
-
-int UpstreamConnection::OnMessageComplete(llhttp_t* p) {
-  UpstreamConnection* self = Self(p);
-  if (llhttp_get_status_code(p) / 100 == 1 && llhttp_get_status_code(p) != 101) {
-    return 0;  // an interim response: the final one follows on the same parser
-  }
-  self->timer_.Clear();
-  if (p->upgrade) return 0;  // 101: llhttp pauses with HPE_PAUSED_UPGRADE
-  self->response_done_ = true;
-  self->reusable_ = llhttp_should_keep_alive(p) != 0;
-  return HPE_PAUSED;  // stop: anything after a complete response is not ours to parse
+void UpstreamConnection::OnResponseComplete(bool upgrade, bool keep_alive) {
+  timer_.Clear();
+  if (upgrade) return;  // 101: the codec pauses with HPE_PAUSED_UPGRADE
+  response_done_ = true;
+  reusable_ = keep_alive;
 }
 
 }  // namespace cutover::proxy

@@ -1,5 +1,5 @@
-// One TCP connection from a worker to a backend endpoint, with the llhttp parser for its
-// responses. It is either connecting, serving exactly one exchange (attached to a
+// One TCP connection from a worker to a backend endpoint, with the codec for its responses
+// (ResponseCodec). It is either connecting, serving exactly one exchange (attached to a
 // ClientConnection), or idle in its endpoint's pool.
 //
 // TLS (the endpoint's pool has [pools.NAME.tls]): after the TCP connect a tls::Engine runs the
@@ -15,7 +15,6 @@
 // Not copyable or movable: libuv holds pointers into it. Worker thread only.
 #pragma once
 
-#include <llhttp.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -23,6 +22,7 @@
 
 #include "proxy/deadline_timer.h"
 #include "proxy/output_queue.h"
+#include "proxy/response_codec.h"
 
 namespace cutover::tls {
 class ClientContext;
@@ -47,7 +47,7 @@ enum class UpstreamError : uint8_t {
 };
 const char* UpstreamErrorName(UpstreamError error);
 
-class UpstreamConnection final : public OutputQueue::Listener {
+class UpstreamConnection final : public OutputQueue::Listener, private ResponseCodec::Listener {
  public:
   // Speaks TLS when the endpoint's pool does (as of now: a later reload does not change it).
   UpstreamConnection(Worker* worker, UpstreamEndpoint* endpoint);
@@ -79,7 +79,6 @@ class UpstreamConnection final : public OutputQueue::Listener {
   bool response_started() const { return response_bytes_ > 0; }
   UpstreamEndpoint* endpoint() const { return endpoint_; }
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
-  llhttp_t* parser() { return &parser_; }
   // The TLS context it was made with (null for plain TCP); an idle connection is reused only
   // while its endpoint still has this one, so a reload's new CA or certificate takes effect.
   const std::shared_ptr<const tls::ClientContext>& tls_context() const { return tls_context_; }
@@ -115,15 +114,11 @@ class UpstreamConnection final : public OutputQueue::Listener {
   // Writes what the engine has to send on its own (handshake messages, alerts, key updates).
   void FlushTls();
 
-  // llhttp callbacks, forwarded to the attached client.
-  static int OnStatus(llhttp_t* parser, const char* at, size_t length);
-  static int OnHeaderField(llhttp_t* parser, const char* at, size_t length);
-  static int OnHeaderValue(llhttp_t* parser, const char* at, size_t length);
-  static int OnHeaderValueComplete(llhttp_t* parser);
-  static int OnHeadersComplete(llhttp_t* parser);
-  static int OnBody(llhttp_t* parser, const char* at, size_t length);
-  static int OnMessageComplete(llhttp_t* parser);
-  static const llhttp_settings_t kSettings;
+  // What the response codec reports: the head and body go to the attached client.
+  HeadBuffer* OnResponseBuffer() override;
+  int OnResponseHead(const ResponseHead& head) override;
+  void OnResponseBody(const char* at, std::size_t length) override;
+  void OnResponseComplete(bool upgrade, bool keep_alive) override;
 
   Worker* worker_;
   UpstreamEndpoint* endpoint_;
@@ -131,7 +126,7 @@ class UpstreamConnection final : public OutputQueue::Listener {
   uv_tcp_t tcp_;
   DeadlineTimer timer_;
   uv_connect_t connect_req_;
-  llhttp_t parser_;
+  ResponseCodec response_codec_;
   OutputQueue out_;
   std::shared_ptr<const tls::ClientContext> tls_context_;  // null = plain TCP
   std::unique_ptr<tls::Engine> tls_;  // made at TCP connect; out_ seals with it

@@ -1,7 +1,6 @@
 #include "proxy/admin/admin_server.h"
 
 #include <arpa/inet.h>
-#include <llhttp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,23 +12,20 @@
 #include <memory>
 #include <optional>
 
-#include "proxy/admin/content_coding.h"
-#include "proxy/http_head.h"
+#include "proxy/admin/admin_request_parser.h"
+#include "proxy/admin/admin_response_serializer.h"
 #include "proxy/listener_tls.h"
 #include "proxy/log.h"
 #include "proxy/snapshot.h"
 #include "proxy/uv_callback.h"
 #include "proxy/uv_loop_close.h"
-#include "routing/request_view.h"
 #include "tls/engine.h"
 
 namespace cutover::proxy::admin {
 namespace {
 
-constexpr std::size_t kHeadLimit = 16 * 1024;  // request line + headers
-constexpr std::size_t kMaxConnections = 64;    // more are accepted and closed at once
-constexpr uint64_t kIdleTimeoutMs = 30'000;    // a silent connection is closed after this
-constexpr std::size_t kGzipMinBytes = 1024;    // smaller bodies go out as they are
+constexpr std::size_t kMaxConnections = 64;  // more are accepted and closed at once
+constexpr uint64_t kIdleTimeoutMs = 30'000;  // a silent connection is closed after this
 
 std::string PeerAddress(uv_tcp_t* tcp) {
   sockaddr_storage address{};
@@ -61,22 +57,22 @@ const std::string* AdminRequest::Header(std::string_view name) const {
 // One admin client connection. Owns its stream handle; deleted in the handle's close callback.
 // On a TLS listener it also owns the connection's tls::Engine: what the socket brings is
 // decrypted into the parser (DrainTls), and every answer is sealed before it is written
-// (SendRaw), so the HTTP code above it is the same for both.
-class AdminConnection {
+// (SendRaw), so the HTTP code above it is the same for both. What the bytes mean is the
+// AdminRequestParser's business; this class reports who the peer is and writes the answers.
+class AdminConnection final : private AdminRequestParser::Listener {
  public:
-  AdminConnection(AdminServer* server, bool unix_socket) : server_(server) {
-    request_.unix_socket = unix_socket;
-    llhttp_init(&parser_, HTTP_REQUEST, &kSettings);
-    parser_.data = this;
+  AdminConnection(AdminServer* server, bool unix_socket)
+      : server_(server), parser_(this, server->body_limit()) {
+    parser_.request().unix_socket = unix_socket;
   }
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
   uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&handle_); }
-  bool unix_socket() const { return request_.unix_socket; }
+  bool unix_socket() const { return parser_.request().unix_socket; }
   uint64_t last_active_ms = 0;
 
   void Init(uv_loop_t* loop) {
-    if (request_.unix_socket) {
+    if (parser_.request().unix_socket) {
       uv_pipe_init(loop, &handle_.pipe, 0);
     } else {
       uv_tcp_init(loop, &handle_.tcp);
@@ -87,7 +83,7 @@ class AdminConnection {
 
   // After uv_accept: learn the peer and start reading.
   void Begin() {
-    if (request_.unix_socket) {
+    if (parser_.request().unix_socket) {
       uv_os_fd_t fd;
       ucred credentials{};
       socklen_t length = sizeof credentials;
@@ -103,7 +99,7 @@ class AdminConnection {
       peer_address_ = PeerAddress(&handle_.tcp);
       if (const ListenerTls* tls = server_->tls()) {
         tls_ = tls::Engine::Accept(tls->current());
-        request_.tls = true;
+        parser_.request().tls = true;
       }
     }
     if (uv_read_start(stream(), &UvCallback<&AdminConnection::OnAlloc>::Call,
@@ -177,29 +173,7 @@ class AdminConnection {
   // Plaintext from the client: a socket read, or what the engine decrypted.
   void OnInput(const char* data, std::size_t length) {
     if (closing_after_write_) return;  // answered with Connection: close; ignore the rest
-    if (!headers_done_) head_bytes_ += length;
-    const llhttp_errno_t result = llhttp_execute(&parser_, data, length);
-    if (result == HPE_OK) {
-      if (!headers_done_ && head_bytes_ > kHeadLimit) {
-        Fail(431, "request head over " + std::to_string(kHeadLimit) + " bytes");
-      }
-      return;
-    }
-    if (closing_after_write_) return;
-    if (expectation_failed_) {
-      Fail(417, "only Expect: 100-continue is supported");
-      return;
-    }
-    if (request_.body_too_large) {
-      // The body is not read; answering and closing is the only safe way out.
-      Dispatch(true);
-      return;
-    }
-    if (!headers_done_ && head_bytes_ > kHeadLimit) {
-      Fail(431, "request head over " + std::to_string(kHeadLimit) + " bytes");
-      return;
-    }
-    Fail(400, std::string("malformed HTTP request: ") + llhttp_get_error_reason(&parser_));
+    parser_.Feed(data, length);
   }
 
   void OnClosed() {
@@ -207,122 +181,27 @@ class AdminConnection {
     delete this;
   }
 
-  // --- llhttp callbacks ---
-  int OnMessageBegin() {
-    request_.method.clear();
-    target_.clear();
-    request_.headers.clear();
-    request_.body.clear();
-    request_.body_too_large = false;
-    expectation_failed_ = false;
-    field_.clear();
-    value_.clear();
-    headers_done_ = false;
-    head_bytes_ = 0;
-    return 0;
-  }
-  int OnUrl(const char* at, size_t length) {
-    target_.append(at, length);
-    return 0;
-  }
-  int OnHeaderField(const char* at, size_t length) {
-    field_.append(at, length);
-    return 0;
-  }
-  int OnHeaderValue(const char* at, size_t length) {
-    value_.append(at, length);
-    return 0;
-  }
-  int OnHeaderValueComplete() {
-    std::transform(field_.begin(), field_.end(), field_.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    request_.headers.emplace_back(std::move(field_), std::move(value_));
-    field_.clear();
-    value_.clear();
-    return 0;
-  }
-  int OnHeadersComplete() {
-    headers_done_ = true;
-    request_.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
-    if ((parser_.flags & F_CONTENT_LENGTH) != 0 && parser_.content_length > server_->body_limit()) {
-      request_.body_too_large = true;
-      return -1;
-    }
-    // curl sends Expect: 100-continue for bodies over 1 KiB and waits a second for this.
-    if (const std::string* expect = request_.Header("expect")) {
-      if (!routing::EqualsIgnoreCaseAscii(*expect, "100-continue")) {
-        expectation_failed_ = true;
-        return -1;
-      }
-      SendRaw("HTTP/1.1 100 Continue\r\n\r\n", false);
-    }
-    return 0;
-  }
-  int OnBody(const char* at, size_t length) {
-    if (request_.body.size() + length > server_->body_limit()) {
-      request_.body_too_large = true;
-      return -1;
-    }
-    request_.body.append(at, length);
-    return 0;
-  }
-  int OnMessageComplete() {
-    Dispatch(llhttp_should_keep_alive(&parser_) == 0);
-    // Whatever a client pipelined after a request answered with Connection: close is dropped.
-    return closing_after_write_ ? HPE_PAUSED : 0;
-  }
+  // --- what the parser reports ---
+  void OnContinue() override { SendRaw("HTTP/1.1 100 Continue\r\n\r\n", false); }
 
-  void Dispatch(bool close_after) {
-    const std::size_t question = target_.find('?');
-    request_.path = target_.substr(0, question);
-    request_.query = question == std::string::npos ? "" : target_.substr(question + 1);
-    request_.peer_uid = peer_uid_;
-    request_.peer_address = peer_address_;
+  void OnRequest(const AdminRequest&, bool close_after) override {
+    AdminRequest& request = parser_.request();  // the same request, to add who sent it
+    request.peer_uid = peer_uid_;
+    request.peer_address = peer_address_;
     if (tls_) {
       // Verified against client_ca_file during the handshake; "" when the client sent none.
-      request_.client_subject = tls_->peer_subject();
-      request_.client_common_name = tls_->peer_common_name();
+      request.client_subject = tls_->peer_subject();
+      request.client_common_name = tls_->peer_common_name();
     }
-    AdminResponse response = server_->handler()(request_);
-    Send(response, close_after || request_.body_too_large);
+    const AdminResponse response = server_->handler()(request);
+    SendRaw(SerializeAdminResponse(response, request, close_after), close_after);
   }
 
-  void Fail(int status, std::string message) {
+  void OnMalformed(int status, std::string message) override {
     AdminResponse response;
     response.status = status;
     response.body = {{"error", std::move(message)}, {"field", ""}};
-    Send(response, true);
-  }
-
-  void Send(const AdminResponse& response, bool close_after) {
-    const bool text = !response.text_content_type.empty();
-    const std::string json_body =
-        text || response.body.is_null() ? std::string() : response.body.dump() + "\n";
-    const std::string* body = text ? &response.text_body : &json_body;
-    // Worth compressing only past a packet or so; a scrape shrinks about tenfold.
-    const bool compressible = body->size() >= kGzipMinBytes;
-    std::optional<std::string> gzipped;
-    if (compressible) {
-      const std::string* accept = request_.Header("accept-encoding");
-      if (accept != nullptr && AcceptsGzip(*accept)) gzipped = Gzip(*body);
-      if (gzipped) body = &*gzipped;
-    }
-    std::string out;
-    out.reserve(body->size() + 256);
-    out += "HTTP/1.1 " + std::to_string(response.status) + " ";
-    out += StatusReason(response.status);
-    out += "\r\nContent-Type: ";
-    out += text ? response.text_content_type : std::string("application/json");
-    if (compressible) out += "\r\nVary: Accept-Encoding";
-    if (gzipped) out += "\r\nContent-Encoding: gzip";
-    out += "\r\nCache-Control: no-store\r\nContent-Length: ";
-    out += std::to_string(body->size());
-    out += "\r\n";
-    for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
-    if (close_after) out += "Connection: close\r\n";
-    out += "\r\n";
-    if (request_.method != "HEAD") out += *body;  // RFC 9110 §9.3.2: the head alone
-    SendRaw(std::move(out), close_after);
+    SendRaw(SerializeAdminResponse(response, parser_.request(), true), true);
   }
 
   // HTTP bytes for the client: sealed first on TLS, where a close also queues close_notify.
@@ -390,54 +269,19 @@ class AdminConnection {
     if (close) connection->Close();
   }
 
-  static const llhttp_settings_t kSettings;
-
   AdminServer* server_;
   union {
     uv_pipe_t pipe;
     uv_tcp_t tcp;
   } handle_;
-  llhttp_t parser_;
-  AdminRequest request_;
-  std::string target_;
-  std::string field_;
-  std::string value_;
+  AdminRequestParser parser_;
   std::unique_ptr<tls::Engine> tls_;  // on a TLS listener
-  bool headers_done_ = false;
   bool closing_after_write_ = false;
   bool close_when_written_ = false;
   unsigned writes_in_flight_ = 0;
-  bool expectation_failed_ = false;
-  std::size_t head_bytes_ = 0;
   uint32_t peer_uid_ = UINT32_MAX;
   std::string peer_address_;
   char read_buffer_[16 * 1024];
-};
-
-const llhttp_settings_t AdminConnection::kSettings = {
-    .on_message_begin = &UvCallback<&AdminConnection::OnMessageBegin>::Call,
-    .on_url = &UvCallback<&AdminConnection::OnUrl>::Call,
-    .on_status = nullptr,
-    .on_method = nullptr,
-    .on_version = nullptr,
-    .on_header_field = &UvCallback<&AdminConnection::OnHeaderField>::Call,
-    .on_header_value = &UvCallback<&AdminConnection::OnHeaderValue>::Call,
-    .on_chunk_extension_name = nullptr,
-    .on_chunk_extension_value = nullptr,
-    .on_headers_complete = &UvCallback<&AdminConnection::OnHeadersComplete>::Call,
-    .on_body = &UvCallback<&AdminConnection::OnBody>::Call,
-    .on_message_complete = &UvCallback<&AdminConnection::OnMessageComplete>::Call,
-    .on_url_complete = nullptr,
-    .on_status_complete = nullptr,
-    .on_method_complete = nullptr,
-    .on_version_complete = nullptr,
-    .on_header_field_complete = nullptr,
-    .on_header_value_complete = &UvCallback<&AdminConnection::OnHeaderValueComplete>::Call,
-    .on_chunk_extension_name_complete = nullptr,
-    .on_chunk_extension_value_complete = nullptr,
-    .on_chunk_header = nullptr,
-    .on_chunk_complete = nullptr,
-    .on_reset = nullptr,
 };
 
 AdminServer::AdminServer(AdminHandler handler) : handler_(std::move(handler)) {

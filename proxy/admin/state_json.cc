@@ -335,7 +335,9 @@ bool ParseMatch(const json& match, std::vector<routing::ConditionSpec>* out, Fie
   if (!match.is_object()) {
     return Fail(error, "match", std::string("expected an object, got ") + match.type_name());
   }
-  for (const auto& [name, value] : match.items()) {
+  for (const auto& item : match.items()) {
+    // A named variable, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const std::string& name = item.key();
     const bool known = std::any_of(kMatchKeys.begin(), kMatchKeys.end(),
                                    [&](const MatchKey& key) { return key.key == name; });
     if (!known) return Fail(error, "match." + name, "unknown match key");
@@ -468,7 +470,10 @@ bool ApplyWeights(const json& body, const routing::RoutingSpec& current, routing
   routing::RoutingSpec result = current;
   for (routing::PoolSpec& pool : result.pools) pool.basis_points = 0;
   uint64_t sum = 0;
-  for (const auto& [name, value] : body.items()) {
+  for (const auto& item : body.items()) {
+    // Named variables, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const std::string& name = item.key();
+    const json& value = item.value();
     auto pool = std::find_if(result.pools.begin(), result.pools.end(),
                              [&](const routing::PoolSpec& p) { return p.name == name; });
     if (pool == result.pools.end()) return Fail(error, name, "unknown pool '" + name + "'");

@@ -282,3 +282,19 @@ def test_accepted_request_forwarded_once_and_no_desync(limited, case):
         assert b';a="b"' not in raw and b"eeee" not in raw
     _assert_nothing_smuggled(limited)
     _follow_up_served(limited, expected)
+
+
+def test_absolute_form_query_only_keeps_host_at_every_length(limited):
+    """Regression: "http://a.test?q" gets a "/" before its query, appended to the head buffer;
+    when that append moved the buffer, the Host taken from the target was read from a stale
+    offset and the worker threw std::out_of_range, ending the proxy. Found while moving the
+    request codec out of ClientConnection for the fuzzer (tests/fuzz/request_fuzz.cc). Every
+    length up to the URI limit crosses the buffer's growth points on a fresh proxy."""
+    conn = limited.connect()
+    lengths = range(1, 180)
+    for n in lengths:
+        conn.send(b"GET http://a.test?" + b"q" * n + b" HTTP/1.1\r\nHost: b.test\r\n\r\n")
+        resp = conn.read_response(timeout=5)
+        assert resp.status == 200 and resp.body == b"blue GET /?" + b"q" * n + b"\n", (n, resp)
+    reqs = limited.blue.wait_requests(len(lengths))
+    assert [r.header_all("Host") for r in reqs] == [["a.test"]] * len(lengths)

@@ -109,3 +109,15 @@ def test_upgrade_refused_by_backend_is_a_normal_response(proxy):
     resp = conn.read_response(timeout=5)
     assert resp.status == 200 and resp.body == b"no upgrade here"
     assert proxy.blue.wait_requests(1)[0].header("Upgrade") == "websocket"
+
+
+def test_switch_without_connection_upgrade_is_a_bad_gateway(proxy):
+    """Regression: a 101 whose Connection field does not list "upgrade" (RFC 9110 section
+    7.8 requires it) was relayed as a switch while the response parser read it as a complete
+    response; the client was left tunnelling into a released connection. Now it is the
+    backend's protocol error: 502, nothing relayed."""
+    proxy.blue.handler = lambda req: Upgrade(headers=[("Upgrade", "websocket")])
+    conn = proxy.connect()
+    conn.send(WS_REQUEST)
+    resp = conn.read_response(timeout=5)
+    assert resp.status == 502, resp

@@ -1682,6 +1682,19 @@ TEST(ConfigLoader, PinKeyFromFileTooShort) {
               ElementsAre(::testing::HasSubstr("got 0")));
 }
 
+// A path that names an endless file (/dev/zero here; a FIFO or a growing log alike) was read
+// until memory ran out: `cutover check` or a SIGHUP reload died instead of refusing the config.
+TEST(ConfigLoader, PinKeyFileThatNeverEndsIsRefused) {
+  EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key_file = \"/dev/zero\"\n"),
+              ElementsAre(::testing::HasSubstr("cannot read \"/dev/zero\": File too large")));
+}
+
+TEST(ConfigLoader, ConfigFileThatNeverEndsIsRefused) {
+  const ConfigLoadResult result = LoadConfigFile("/dev/zero");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].ToString("/dev/zero"), "/dev/zero: cannot read: File too large");
+}
+
 TEST(ConfigLoader, PinKeyAndPinKeyFileTogether) {
   const TempFile key("0123456789abcdef0123456789abcdef\n");
   EXPECT_THAT(AffinityErrors("mode = \"pin\"\npin_key = \"" + std::string(kPinKey) +
