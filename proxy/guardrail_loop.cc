@@ -98,6 +98,20 @@ uint32_t CandidateWeight(const routing::RoutingSpec& spec) {
   return 0;
 }
 
+// `window` minus `earlier` (an earlier read of the same slots), never below 0.
+void Subtract(metrics::WindowSnapshot* window, const metrics::WindowSnapshot& earlier) {
+  for (std::size_t c = 0; c < window->requests_by_class.size(); ++c) {
+    window->requests_by_class[c] -=
+        std::min(window->requests_by_class[c], earlier.requests_by_class[c]);
+  }
+  metrics::HistogramSnapshot latency;
+  for (std::size_t b = 0; b < metrics::kLatencyBucketCount; ++b) {
+    const uint64_t now = window->latency.bucket(b);
+    latency.Add(b, now - std::min(now, earlier.latency.bucket(b)));
+  }
+  window->latency = latency;
+}
+
 std::optional<RolloutPhase> PhaseByName(std::string_view name) {
   for (const RolloutPhase phase : {RolloutPhase::kRunning, RolloutPhase::kPaused,
                                    RolloutPhase::kCompleted, RolloutPhase::kAborted}) {
@@ -171,15 +185,24 @@ void GuardrailLoop::Evaluate(int64_t now_ms) {
   baseline_ = spec.baseline;
   candidate_ = spec.candidate;
   int64_t window_ms = config.window.count();
-  if (judge_since_ms_ > 0) {
-    window_ms = std::clamp<int64_t>(now_ms - judge_since_ms_, 1, window_ms);
+  if (judge_since_ms_ > 0 && now_ms - judge_since_ms_ >= window_ms) {
+    judge_since_ms_ = 0;  // the acknowledged traffic has left the window
+    ack_offsets_.clear();
   }
+  if (judge_since_ms_ > 0) window_ms = std::max<int64_t>(now_ms - judge_since_ms_, 1);
   judged_ = !baseline_.empty() && !candidate_.empty() && baseline_ != candidate_ &&
             observe_(baseline_, window_ms, &baseline_seen_) &&
             observe_(candidate_, window_ms, &candidate_seen_);
   if (!judged_) {
     verdict_ = Verdict{};
     return;
+  }
+  // Still in the slot the acknowledgement fell in: that slot's counts from before it are
+  // taken out, so only traffic since the acknowledgement is judged.
+  constexpr int64_t kSlotMs = metrics::SlidingWindow::kDefaultSlotMs;
+  if (judge_since_ms_ > 0 && now_ms / kSlotMs == judge_since_ms_ / kSlotMs) {
+    Subtract(&baseline_seen_.window, ack_offsets_[baseline_]);
+    Subtract(&candidate_seen_.window, ack_offsets_[candidate_]);
   }
   std::array<uint64_t, metrics::kLatencyBucketCount> baseline_buckets{};
   std::array<uint64_t, metrics::kLatencyBucketCount> candidate_buckets{};
@@ -440,6 +463,11 @@ ControlAnswer GuardrailLoop::Acknowledge(const Caller& caller, const std::string
   }
   breach_->acknowledged = true;
   judge_since_ms_ = now_ms;
+  ack_offsets_.clear();
+  for (const std::string& pool : {baseline_, candidate_}) {
+    PoolObservation current_slot;
+    if (!pool.empty() && observe_(pool, 1, &current_slot)) ack_offsets_[pool] = current_slot.window;
+  }
   Log(LogLevel::kInfo, "guardrail: breach of %s acknowledged by %s", breach_->rule.c_str(),
       caller.actor.c_str());
   if (resume && rollout_ && rollout_->progress.phase == RolloutPhase::kPaused) {

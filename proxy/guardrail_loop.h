@@ -7,8 +7,8 @@
 //
 // A breach latches: it acts once, and nothing acts again (no rollout resumes, no second
 // rollback) until an operator acknowledges it. After an acknowledgement the verdicts read
-// only the traffic since then (to the sliding windows' 10 s slot), so the breach that was
-// just handled does not fire again on its own old counts.
+// only the traffic since then, so the breach that was just handled does not fire again on
+// its own old counts.
 //
 // Threads: Tick() and every call below run on the admin thread (its loop's timer and the
 // admin API's handler), so the state here needs no lock; the metrics scrape may run on the
@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -139,6 +140,9 @@ class GuardrailLoop {
   PoolObservation candidate_seen_;
   std::optional<Breach> breach_;
   int64_t judge_since_ms_ = 0;  // after an acknowledgement: read only traffic since then
+  // Each pool's counts in the acknowledgement's slot at that moment, subtracted while that
+  // slot is still the current one.
+  std::map<std::string, metrics::WindowSnapshot> ack_offsets_;
   std::optional<Rollout> rollout_;
 
   mutable std::mutex metrics_mutex_;  // guards metrics_ (the scrape may run on another thread)
