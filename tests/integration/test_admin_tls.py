@@ -384,6 +384,8 @@ def test_ctl_status_over_mtls_shows_certificate_expiry(cutover, pki, tmp_path):
     assert out.returncode == OK, out.stderr
     body = json.loads(out.stdout)
     tls = body.pop("tls")
+    assert body.pop("rollout") == px.admin().get("/v1/rollout").json
+    assert body.pop("guardrails")["enabled"] is False
     assert body == px.admin().state()
     assert tls == px.admin().get("/v1/tls").json
     assert tls["admin"]["certificates"][0]["names"] == ["admin.test"]
