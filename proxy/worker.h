@@ -4,9 +4,9 @@
 //
 // Ownership: the Server owns each Worker. Publish(), Drain() and Stop() may be called from
 // any thread: they post to a one-slot mailbox and wake the loop with uv_async_send (which
-// coalesces, so only the latest snapshot matters); once the loop has ended they do nothing. Everything else runs on the worker's
-// thread. The Worker owns its uv handles (listener, async, timers); they are closed when
-// the loop winds down, and the Worker outlives its thread (Join()).
+// coalesces, so only the latest snapshot matters); once the loop has ended they do nothing.
+// Everything else runs on the worker's thread. The Worker owns its uv handles (listener, async,
+// timers); they are closed when the loop winds down, and the Worker outlives its thread (Join()).
 #pragma once
 
 #include <uv.h>
