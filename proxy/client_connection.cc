@@ -426,7 +426,11 @@ bool ClientConnection::ForwardRequest(const RequestHead& head) {
   const std::string_view forwarded_proto = !headers.x_forwarded_proto ? ""
                                            : tls_                     ? "https"
                                                                       : "http";
-  SerializeRequestHead(ex_.request, MakeRequestRewrite(head, client_address, forwarded_proto));
+  RequestRewrite rewrite = MakeRequestRewrite(head, client_address, forwarded_proto);
+  // An HTTP/1.0 request may come without Host, but the HTTP/1.1 request sent upstream must
+  // carry one (RFC 9112 §3.2): the endpoint's address, as NGINX sends $proxy_host.
+  if (!head.has_host && rewrite.authority.empty()) rewrite.authority = ex_.endpoint->address.name;
+  SerializeRequestHead(ex_.request, rewrite);
   return ConnectUpstream(true);
 }
 

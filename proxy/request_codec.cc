@@ -158,6 +158,7 @@ int RequestCodec::OnHeadersComplete() {
   RequestHead head;
   head.buffer = head_;
   head.method = method;
+  head.has_host = scan.host_count == 1;
   if (parser_.flags & F_CHUNKED) {
     head.framing = BodyFraming::kChunked;
   } else if (parser_.flags & F_CONTENT_LENGTH) {

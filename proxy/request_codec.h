@@ -31,6 +31,7 @@ struct RequestHead {
   uint8_t method = 0;            // llhttp_method_t
   std::string_view target;       // origin-form (an absolute-form target already reduced)
   std::string_view authority;    // absolute-form's authority, which replaces Host; else empty
+  bool has_host = false;         // a Host field came (always for HTTP/1.1; maybe not for 1.0)
   std::string_view upgrade;      // the protocol asked for with Connection: upgrade; else empty
   BodyFraming framing = BodyFraming::kNone;
   uint64_t content_length = 0;

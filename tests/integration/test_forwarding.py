@@ -44,6 +44,18 @@ def test_http10_client_request_goes_upstream_as_http11(proxy):
     conn.assert_closed(5)
 
 
+def test_http10_request_without_host_gets_the_endpoint_as_host_upstream(proxy):
+    """HTTP/1.0 allows a request without Host; the HTTP/1.1 request the proxy sends must have
+    one (RFC 9112 section 3.2): the endpoint's address, as NGINX sends $proxy_host."""
+    conn = proxy.connect()
+    conn.send(b"GET /bare HTTP/1.0\r\n\r\n")
+    resp = conn.read_response()
+    [req] = proxy.blue.wait_requests(1)
+    assert req.version == "HTTP/1.1"
+    assert req.header_all("Host") == [proxy.blue.address]
+    assert resp.status == 200 and resp.body == b"blue GET /bare\n"
+
+
 def test_error_statuses_from_backend_are_relayed_unchanged(proxy):
     statuses = {"/404": (404, "Not Found"), "/503": (503, "Busy Now"), "/418": (418, "Tea")}
 
