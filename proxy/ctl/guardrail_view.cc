@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "proxy/ctl/json_fields.h"
 #include "proxy/ctl/table.h"
 #include "proxy/ctl/time_text.h"
 
@@ -12,18 +13,6 @@ namespace cutover::proxy::ctl {
 namespace {
 
 using nlohmann::json;
-
-const json& Member(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  const auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-
-std::string Text(const json& object, const char* key) {
-  const json& value = Member(object, key);
-  return value.is_string() ? SanitizeCell(value.get_ref<const std::string&>()) : "";
-}
 
 std::optional<double> Number(const json& object, const char* key) {
   const json& value = Member(object, key);

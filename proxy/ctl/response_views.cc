@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "proxy/ctl/guardrail_view.h"
+#include "proxy/ctl/json_fields.h"
 #include "proxy/ctl/table.h"
 #include "proxy/ctl/weights_plan.h"
 
@@ -48,13 +49,6 @@ std::string Fixed(const json& value, int decimals) {
   char text[64];
   std::snprintf(text, sizeof text, "%.*f", decimals, value.get<double>());
   return text;
-}
-
-const json& Member(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  const auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
 }
 
 // "blue=90 green=10" from a {"blue": 90, "green": 10} object, in the object's order.

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "proxy/ctl/json_fields.h"
 #include "proxy/ctl/table.h"
 #include "proxy/ctl/time_text.h"
 #include "routing/weighted_split.h"
@@ -12,19 +13,6 @@ namespace cutover::proxy::ctl {
 namespace {
 
 using nlohmann::json;
-
-const json& Member(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  const auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-
-// A string field, sanitised for the terminal; "" when absent or not a string.
-std::string Text(const json& object, const char* key) {
-  const json& value = Member(object, key);
-  return value.is_string() ? SanitizeCell(value.get_ref<const std::string&>()) : "";
-}
 
 std::optional<int64_t> Integer(const json& object, const char* key) {
   const json& value = Member(object, key);

@@ -22,6 +22,20 @@ def poll(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 
         time.sleep(interval)  # poll interval
 
 
+def connection_gauges(admin) -> tuple[float, float]:
+    """(cutover_downstream_connections_active, sum of cutover_upstream_connections_active) as
+    GET /metrics says through the admin client `admin`."""
+    r = admin.get("/metrics")
+    assert r.status == 200, r
+    down = up = 0.0
+    for line in r.raw.decode().splitlines():
+        if line.startswith("cutover_downstream_connections_active"):
+            down += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("cutover_upstream_connections_active"):
+            up += float(line.rsplit(" ", 1)[1])
+    return down, up
+
+
 def backend_of(px, target: str = "/which", headers=None) -> str:
     """The pool (X-Backend of the identifying backends) that served one proxied request."""
     resp = px.get(target, headers)

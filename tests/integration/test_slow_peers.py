@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from admin_helpers import poll
+from admin_helpers import connection_gauges, poll
 from http_client import build_request
 from proxy_process import is_sanitized_binary, rss_kib
 from recording_backend import NO_REPLY, Response
@@ -32,16 +32,7 @@ def _start(cutover, timeouts=None, **kw):
 
 
 def _gauges(px) -> tuple[float, float]:
-    """(cutover_downstream_connections_active, sum of cutover_upstream_connections_active)."""
-    r = px.admin().get("/metrics")
-    assert r.status == 200, r
-    down = up = 0.0
-    for line in r.raw.decode().splitlines():
-        if line.startswith("cutover_downstream_connections_active"):
-            down += float(line.rsplit(" ", 1)[1])
-        elif line.startswith("cutover_upstream_connections_active"):
-            up += float(line.rsplit(" ", 1)[1])
-    return down, up
+    return connection_gauges(px.admin())
 
 
 def _fds(px) -> int:

@@ -45,6 +45,7 @@ from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
+from admin_helpers import connection_gauges, poll  # noqa: E402
 from http_client import ClientConn  # noqa: E402
 from proxy_process import CutoverProcess, binary_path, is_sanitized_binary, rss_kib  # noqa: E402
 
@@ -262,29 +263,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def gauges(admin) -> tuple:
-    """(downstream, upstream) connections the proxy's metrics say are open."""
-    r = admin.get("/metrics")
-    assert r.status == 200, r
-    down = up = 0.0
-    for line in r.raw.decode().splitlines():
-        if line.startswith("cutover_downstream_connections_active"):
-            down += float(line.rsplit(" ", 1)[1])
-        elif line.startswith("cutover_upstream_connections_active"):
-            up += float(line.rsplit(" ", 1)[1])
-    return down, up
-
-
-def poll(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)  # poll interval
-
-
 # --- the run ---------------------------------------------------------------------------
 
 def run(args, workdir: Path) -> list:
@@ -301,7 +279,7 @@ def run(args, workdir: Path) -> list:
         # The idle baseline: the proxy listening, nothing connected (the admin connection
         # is one fd; it stays open for the whole run and is counted in every sample).
         admin.state()
-        assert poll(lambda: gauges(admin) == (0, 0), 5)
+        assert poll(lambda: connection_gauges(admin) == (0, 0), 5)
         baseline_fds = fd_count(px.pid)
         samples = [Sample(0, rss_kib(px.pid), baseline_fds, thread_count(px.pid), 0, 0, 0)]
         print(f"soak: {binary_path()} pid {px.pid}, {args.workers} workers, "
@@ -439,8 +417,8 @@ def check_released(px, admin, baseline_fds: int, args) -> list:
     """Once the clients are gone and pooled upstream connections have idled out (test
     timeouts: upstream_idle 5 s, idle 5 s), gauges and fds are back where they started."""
     problems = []
-    if not poll(lambda: gauges(admin) == (0, 0), 15):
-        problems.append(f"connection gauges stay at {gauges(admin)} after the load")
+    if not poll(lambda: connection_gauges(admin) == (0, 0), 15):
+        problems.append(f"connection gauges stay at {connection_gauges(admin)} after the load")
     if not poll(lambda: fd_count(px.pid) <= baseline_fds, 15):
         problems.append(f"{fd_count(px.pid)} fds open after the load, {baseline_fds} at idle")
     return problems
