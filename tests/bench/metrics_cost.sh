@@ -114,12 +114,7 @@ readonly WORK
 
 CHILD=""  # the one helper (run.sh or the callgrind script) running now, by PID
 
-is_alive() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [[ "${stat%% *}" != Z ]]
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cleanup() {
   local i

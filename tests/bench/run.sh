@@ -105,28 +105,7 @@ readonly WORK RESULTS="$WORK/load.tsv" IDLE_RESULTS="$WORK/idle.tsv" NOTES="$WOR
 
 STARTED=()  # every process this script started, stopped by PID on exit
 
-is_alive() {
-  local pid="$1" stat
-  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [[ "${stat%% *}" != Z ]]
-}
-
-stop_pid() {
-  local pid="$1" i
-  is_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    is_alive "$pid" || break
-    sleep 0.1
-  done
-  is_alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  # Forget it, so that cleanup never signals a PID the system has handed out again.
-  local kept=() p
-  for p in "${STARTED[@]}"; do [[ "$p" == "$pid" ]] || kept+=("$p"); done
-  STARTED=("${kept[@]}")
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cleanup() {
   local pid
@@ -136,59 +115,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-
-children_of() {
-  local pid="$1" f stat
-  if [[ -r "/proc/$pid/task/$pid/children" ]]; then
-    cat "/proc/$pid/task/$pid/children"; return 0
-  fi
-  for f in /proc/[0-9]*/stat; do
-    stat="$(cat "$f" 2>/dev/null)" || continue
-    stat="${stat##*) }"
-    read -r _ ppid _ <<<"$stat"
-    [[ "$ppid" == "$pid" ]] && { f="${f#/proc/}"; echo "${f%/stat}"; }
-  done
-  return 0
-}
-
-# user+sys clock ticks of a process (all its threads): /proc/PID/stat fields 14 and 15.
-cpu_ticks() {
-  local stat
-  stat="$(cat "/proc/$1/stat")"
-  stat="${stat##*) }"
-  awk '{ print $12 + $13 }' <<<"$stat"
-}
-
-# "busy total" jiffies of one CPU from /proc/stat (busy = all but idle and iowait).
-cpu_jiffies() {
-  awk -v cpu="cpu$1" '$1 == cpu { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
-}
-
-# Percentage of CPU time busy between two cpu_jiffies samples.
-busy_percent() {
-  local b0 t0 b1 t1
-  read -r b0 t0 <<<"$1"
-  read -r b1 t1 <<<"$2"
-  awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { if (t > 0) printf "%.0f", 100 * b / t; else print "-" }'
-}
-
-# Percentage of a CPU's time spent on anything but the proxy between two cpu_jiffies
-# samples, given the proxy's own ticks (both in USER_HZ). Kernel work done for the proxy
-# outside its process time (softirq) counts here too, so a few percent is normal.
-other_percent() {
-  local b0 t0 b1 t1
-  read -r b0 t0 <<<"$1"
-  read -r b1 t1 <<<"$2"
-  awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v own="$3" \
-    'BEGIN { o = b - own; if (o < 0) o = 0; if (t > 0) printf "%.0f", 100 * o / t; else print "-" }'
-}
-
-status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-
-free_port() {
-  "$PYTHON" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # True once http://127.0.0.1:PORT/ answers 200 "ok"; false after STARTUP_TIMEOUT or if
 # PID dies first.
